@@ -1,0 +1,8 @@
+//! Shared support for the integration tests: real peers (ZooKeeper, Hadoop's Java classes),
+//! the `rmfc` binary as a child process, and condition waits with deadlines.
+//!
+//! Every integration test pulls this in with `mod support;`. Nothing here mocks a peer; a peer
+//! that is missing makes the test fail loudly with the command that installs it.
+#![allow(dead_code)]
+
+pub mod wait;
