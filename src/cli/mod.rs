@@ -1,0 +1,48 @@
+//! The `rmfc` command line: argument parsing and dispatch to each subcommand's module.
+//!
+//! Owns: flags, help texts and exit codes. Must not: hold logic a test would want to call
+//! without a process (that lives in the library modules).
+
+pub mod rm_admin;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the RM answered, and said no (unhealthy, refused, failed).
+pub const EXIT_REFUSED: i32 = 1;
+/// Exit code: the RM could not be reached (gone, slow, broken connection).
+pub const EXIT_UNREACHABLE: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(name = "rmfc", version, about = "ResourceManager failover controller for Apache Hadoop YARN")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Talk to one RM's admin port like `yarn rmadmin` (HAServiceProtocol).
+    RmAdmin(rm_admin::RmAdminArgs),
+    /// Run one simulated ResourceManager (for the demo and tests).
+    SimRm(crate::sim::SimRmArgs),
+}
+
+/// Sets up tracing on stderr; `RUST_LOG` overrides the default level.
+pub fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,100 @@
+//! Errors of the IPC layer: transport failures (refused, timed out, broken) kept apart from
+//! exceptions the remote side reported, so callers can tell "process gone" from "slow" from
+//! "it answered no".
+//!
+//! Owns: the error vocabulary. Must not: decide what an error means for failover.
+
+use std::time::Duration;
+
+use super::proto::{RpcErrorCode, RpcResponseHeaderProto, RpcStatus};
+
+/// An exception the server sent back, as Hadoop's `RemoteException` carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteException {
+    /// Fully qualified Java class name, e.g. `org.apache.hadoop.ha.ServiceFailedException`.
+    pub class: String,
+    /// The first line of the server's error message (the rest is a Java stack trace).
+    pub message: String,
+    pub detail: Option<RpcErrorCode>,
+    /// FATAL responses end the connection.
+    pub fatal: bool,
+}
+
+impl RemoteException {
+    pub fn new(class: &str, message: impl Into<String>) -> Self {
+        RemoteException {
+            class: class.to_string(),
+            message: message.into(),
+            detail: Some(RpcErrorCode::ErrorApplication),
+            fatal: false,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: RpcErrorCode) -> Self {
+        self.fatal = (detail as i32) >= 10;
+        self.detail = Some(detail);
+        self
+    }
+
+    /// Reads the exception out of an ERROR or FATAL response header.
+    pub fn from_header(h: &RpcResponseHeaderProto) -> Self {
+        let full = h.error_msg.clone().unwrap_or_default();
+        let message = full.lines().next().unwrap_or("").trim().to_string();
+        RemoteException {
+            class: h.exception_class_name.clone().unwrap_or_default(),
+            message,
+            detail: h.error_detail.and_then(|d| RpcErrorCode::try_from(d).ok()),
+            fatal: h.status == RpcStatus::Fatal as i32,
+        }
+    }
+
+    /// The class name without its package, for short messages.
+    pub fn short_class(&self) -> &str {
+        self.class.rsplit(['.', '$']).next().unwrap_or(&self.class)
+    }
+}
+
+impl std::fmt::Display for RemoteException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.class, self.message)
+    }
+}
+
+/// Where in a call a timeout struck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    Connect,
+    Call,
+}
+
+impl std::fmt::Display for CallPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CallPhase::Connect => "connecting",
+            CallPhase::Call => "waiting for the answer",
+        })
+    }
+}
+
+/// A failed IPC call.
+#[derive(Debug, thiserror::Error)]
+pub enum IpcError {
+    /// Nothing listens on the address: the process is gone (or not started).
+    #[error("{addr}: connection refused (no process is listening)")]
+    ConnectionRefused { addr: String },
+    /// No answer within the deadline: the peer is slow, hung or unreachable.
+    #[error("{addr}: no answer after {after:?} while {phase}")]
+    Timeout { addr: String, phase: CallPhase, after: Duration },
+    /// The connection broke (reset, closed mid-call, unroutable).
+    #[error("{addr}: {reason}")]
+    Broken { addr: String, reason: String },
+    /// The server answered with an exception.
+    #[error("{addr}: {exception}")]
+    Remote { addr: String, exception: RemoteException },
+    /// The server's bytes were not valid Hadoop IPC.
+    #[error("{addr}: malformed response: {reason}")]
+    Protocol { addr: String, reason: String },
+    /// The address could not be resolved or parsed.
+    #[error("{addr}: {reason}")]
+    BadAddress { addr: String, reason: String },
+}
