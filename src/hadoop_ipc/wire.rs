@@ -137,3 +137,7 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, WireError> {
     let header: RpcRequestHeaderProto = rest.decode("request header")?;
     Ok(Request { header, rest })
 }
+
+#[cfg(test)]
+#[path = "wire_tests.rs"]
+mod tests;
