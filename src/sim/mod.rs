@@ -6,6 +6,7 @@
 //!
 //! Owns: wiring of the simulated RM. Must not: be used by the controller itself.
 
+pub mod checker;
 pub mod events;
 pub mod rest;
 pub mod rm;

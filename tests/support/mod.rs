@@ -5,4 +5,7 @@
 //! that is missing makes the test fail loudly with the command that installs it.
 #![allow(dead_code)]
 
+pub mod procs;
+pub mod sim;
 pub mod wait;
+pub mod zk;

@@ -1,0 +1,88 @@
+//! Child processes under test: the `rmfc` binary, POSIX signals for fault injection, and a tiny
+//! HTTP/1.1 client (std only) for probing REST endpoints without following redirects.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+/// The `rmfc` binary cargo built for this test run.
+pub fn rmfc_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rmfc")
+}
+
+/// A `Command` for `rmfc ARGS...`.
+pub fn rmfc(args: &[&str]) -> Command {
+    let mut c = Command::new(rmfc_bin());
+    c.args(args);
+    c
+}
+
+/// Sends `sig` (e.g. "STOP", "CONT", "KILL") to `pid`.
+pub fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    match status {
+        Ok(s) if s.success() => {}
+        other => panic!("kill -{sig} {pid} failed: {other:?}"),
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; never follows redirects.
+pub fn http(method: &str, addr: &str, path: &str, body: Option<&str>) -> std::io::Result<HttpReply> {
+    let addr = addr.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    Ok(HttpReply { status, headers, body })
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<HttpReply> {
+    http("GET", addr, path, None)
+}
