@@ -51,12 +51,25 @@ fn rmfc_client_drives_every_method_of_a_hadoop_server() {
             "CALL manual getServiceStatus -",
         ]
     );
-    assert_eq!(java.calls("auto"), ["CALL auto transitionToActive REQUEST_BY_ZKFC", "CALL auto transitionToStandby REQUEST_BY_USER_FORCED"]);
+    assert_eq!(
+        java.calls("auto"),
+        ["CALL auto transitionToActive REQUEST_BY_ZKFC", "CALL auto transitionToStandby REQUEST_BY_USER_FORCED"]
+    );
 }
 
 #[test]
 fn rmfc_client_classifies_every_hadoop_error() {
-    let java = JavaHaServer::start(&["manual", "auto", "unhealthy", "transition-fails", "denied", "not-ready", "slow", "no-ha", "kerberos"]);
+    let java = JavaHaServer::start(&[
+        "manual",
+        "auto",
+        "unhealthy",
+        "transition-fails",
+        "denied",
+        "not-ready",
+        "slow",
+        "no-ha",
+        "kerberos",
+    ]);
     rt().block_on(async {
         let client = |b: &str, s| HaClient::new(java.addr(b), None, s);
 
@@ -69,17 +82,24 @@ fn rmfc_client_classifies_every_hadoop_error() {
         }
         match client("auto", RequestSource::User).transition_to_active(T).await {
             Err(HaError::AccessDenied { message, hint: Some(hint), .. }) => {
-                assert_eq!(message, "Manual failover for this ResourceManager is disallowed, because automatic failover is enabled.");
+                assert_eq!(
+                    message,
+                    "Manual failover for this ResourceManager is disallowed, because automatic failover is enabled."
+                );
                 assert!(hint.contains("`zkfc`"), "{hint}");
             }
             other => panic!("expected AccessDenied, got {other:?}"),
         }
         match client("unhealthy", RequestSource::User).monitor_health(T).await {
-            Err(HaError::HealthCheckFailed { message, .. }) => assert_eq!(message, "Active ResourceManager services are not running!"),
+            Err(HaError::HealthCheckFailed { message, .. }) => {
+                assert_eq!(message, "Active ResourceManager services are not running!")
+            }
             other => panic!("expected HealthCheckFailed, got {other:?}"),
         }
         match client("transition-fails", RequestSource::User).transition_to_active(T).await {
-            Err(HaError::ServiceFailed { message, .. }) => assert_eq!(message, "Error when transitioning to Active mode"),
+            Err(HaError::ServiceFailed { message, .. }) => {
+                assert_eq!(message, "Error when transitioning to Active mode")
+            }
             other => panic!("expected ServiceFailed, got {other:?}"),
         }
         match client("denied", RequestSource::User).get_service_status(T).await {
@@ -90,7 +110,10 @@ fn rmfc_client_classifies_every_hadoop_error() {
             other => panic!("expected AccessDenied, got {other:?}"),
         }
         let s = client("not-ready", RequestSource::User).get_service_status(T).await.expect("status");
-        assert_eq!((s.state, s.ready_to_become_active, s.not_ready_reason.as_deref()), (HaState::Initializing, false, Some("State is initializing")));
+        assert_eq!(
+            (s.state, s.ready_to_become_active, s.not_ready_reason.as_deref()),
+            (HaState::Initializing, false, Some("State is initializing"))
+        );
 
         let started = Instant::now();
         match client("slow", RequestSource::User).get_service_status(Duration::from_millis(500)).await {
@@ -98,11 +121,15 @@ fn rmfc_client_classifies_every_hadoop_error() {
             other => panic!("expected Timeout, got {other:?}"),
         }
         match client("no-ha", RequestSource::User).get_service_status(T).await {
-            Err(e @ HaError::HaNotEnabled { .. }) => assert!(e.to_string().contains("yarn.resourcemanager.ha.enabled"), "{e}"),
+            Err(e @ HaError::HaNotEnabled { .. }) => {
+                assert!(e.to_string().contains("yarn.resourcemanager.ha.enabled"), "{e}")
+            }
             other => panic!("expected HaNotEnabled, got {other:?}"),
         }
         match client("kerberos", RequestSource::User).get_service_status(T).await {
-            Err(HaError::KerberosRequired { message, .. }) => assert!(message.contains("SIMPLE authentication is not enabled"), "{message}"),
+            Err(HaError::KerberosRequired { message, .. }) => {
+                assert!(message.contains("SIMPLE authentication is not enabled"), "{message}")
+            }
             other => panic!("expected KerberosRequired, got {other:?}"),
         }
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
@@ -125,7 +152,10 @@ fn rmfc_client_keeps_one_connection_for_many_calls_and_reconnects_after_a_timeou
         assert!(matches!(slow.get_service_status(Duration::from_millis(300)).await, Err(HaError::Timeout { .. })));
         // The timed-out connection was dropped; the next call opens a new one (and queues behind
         // the single handler, so it times out too — but it does connect).
-        assert!(matches!(slow.monitor_health(Duration::from_millis(300)).await, Err(HaError::Timeout { phase: rmfc::hadoop_ipc::error::CallPhase::Call, .. })));
+        assert!(matches!(
+            slow.monitor_health(Duration::from_millis(300)).await,
+            Err(HaError::Timeout { phase: rmfc::hadoop_ipc::error::CallPhase::Call, .. })
+        ));
     });
 }
 
@@ -134,7 +164,11 @@ fn rmfc_rm_admin_drives_a_hadoop_server() {
     let java = JavaHaServer::start(&["manual", "unhealthy"]);
     let run = |addr: &str, args: &[&str]| {
         let out = rmfc(&["rm-admin", "--address", addr]).args(args).output().expect("run rmfc");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
     let manual = java.addr("manual");
     assert_eq!(run(&manual, &["get-service-state"]).1, "standby");
@@ -160,7 +194,10 @@ fn rmfc_rm_admin_drives_a_hadoop_server() {
 #[test]
 fn hadoop_client_drives_sim_rm() {
     let manual = SimRmProcess::start("rm1", &[]);
-    let lines = java_ha_client(&manual.admin, &["status", "health", "active:user", "status", "active:zkfc", "standby:user", "standby:zkfc", "status"]);
+    let lines = java_ha_client(
+        &manual.admin,
+        &["status", "health", "active:user", "status", "active:zkfc", "standby:user", "standby:zkfc", "status"],
+    );
     assert_eq!(
         lines,
         [

@@ -176,3 +176,32 @@ fn malformed_input_on_the_admin_port_is_refused_and_the_rm_keeps_serving() {
     }
     assert_eq!(rm.ha_state().as_deref(), Some("standby"), "the RM still serves well-formed calls");
 }
+
+#[test]
+fn the_client_reconnects_after_the_rm_restarts_on_the_same_port() {
+    use rmfc::hadoop_ipc::{HaClient, HaError, HaState, RequestSource};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut client = HaClient::new(addr.clone(), None, RequestSource::User);
+    let t = Duration::from_secs(2);
+
+    let mut rm = SimRmProcess::start_at("rm1", &addr, &[]);
+    rt.block_on(async {
+        client.get_service_status(t).await.expect("first call");
+        rm.kill();
+        match client.get_service_status(t).await {
+            Err(HaError::Unreachable { .. } | HaError::ProcessGone { .. }) => {}
+            other => panic!("a killed RM must look unreachable or gone, got {other:?}"),
+        }
+        match client.get_service_status(t).await {
+            Err(HaError::ProcessGone { .. }) => {}
+            other => panic!("with nothing listening the reconnect is refused, got {other:?}"),
+        }
+    });
+    let _rm = SimRmProcess::start_at("rm1", &addr, &[]);
+    rt.block_on(async {
+        let s = client.get_service_status(t).await.expect("the same client reconnects");
+        assert_eq!(s.state, HaState::Standby);
+    });
+}

@@ -32,7 +32,9 @@ fn writes(rm: &SimRmProcess) -> Vec<i64> {
 }
 
 fn demoted_itself(rm: &SimRmProcess, why: &str) -> bool {
-    rm.events().iter().any(|e| matches!(&e.kind, SimEventKind::State { to, reason, .. } if to == "standby" && reason.contains(why)))
+    rm.events()
+        .iter()
+        .any(|e| matches!(&e.kind, SimEventKind::State { to, reason, .. } if to == "standby" && reason.contains(why)))
 }
 
 /// Owners of CREATE on the store root, by digest user name.

@@ -150,38 +150,34 @@ impl IpcClient {
             }
             return Err(IpcError::Broken { addr, reason: format!("write: {e}") });
         }
-        loop {
-            let frame = match read_frame(stream, max).await {
-                Ok(Some(f)) => f,
-                Ok(None) => return Err(IpcError::Broken { addr, reason: "connection closed by the server".into() }),
-                Err(FrameError::Io(e)) => return Err(IpcError::Broken { addr, reason: format!("read: {e}") }),
-                Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
-            };
-            let resp = wire::decode_response(&frame)
-                .map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
-            let id = resp.call_id();
-            if id != call_id && id != AUTHORIZATION_FAILED_CALL_ID {
-                return Err(IpcError::Protocol {
-                    addr,
-                    reason: format!("answer for call {id} while waiting for call {call_id}"),
-                });
+        let frame = match read_frame(stream, max).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Err(IpcError::Broken { addr, reason: "connection closed by the server".into() }),
+            Err(FrameError::Io(e)) => return Err(IpcError::Broken { addr, reason: format!("read: {e}") }),
+            Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
+        };
+        let resp = wire::decode_response(&frame)
+            .map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
+        let id = resp.call_id();
+        if id != call_id && id != AUTHORIZATION_FAILED_CALL_ID {
+            return Err(IpcError::Protocol {
+                addr,
+                reason: format!("answer for call {id} while waiting for call {call_id}"),
+            });
+        }
+        if let Some(echo) = resp.header.client_id.as_deref() {
+            if !echo.is_empty() && echo != self.client_id {
+                return Err(IpcError::Protocol { addr, reason: "server echoed a different client id".into() });
             }
-            if let Some(echo) = resp.header.client_id.as_deref() {
-                if !echo.is_empty() && echo != self.client_id {
-                    return Err(IpcError::Protocol { addr, reason: "server echoed a different client id".into() });
-                }
+        }
+        match RpcStatus::try_from(resp.header.status) {
+            Ok(RpcStatus::Success) if id == call_id => {
+                let body = resp.body.unwrap_or(&[]);
+                Resp::decode(body).map_err(|e| IpcError::Protocol { addr, reason: format!("response body: {e}") })
             }
-            return match RpcStatus::try_from(resp.header.status) {
-                Ok(RpcStatus::Success) if id == call_id => {
-                    let body = resp.body.unwrap_or(&[]);
-                    Resp::decode(body).map_err(|e| IpcError::Protocol { addr, reason: format!("response body: {e}") })
-                }
-                Ok(RpcStatus::Success) => {
-                    Err(IpcError::Protocol { addr, reason: "success answer with call id -1".into() })
-                }
-                Ok(_) => Err(IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) }),
-                Err(_) => Err(IpcError::Protocol { addr, reason: format!("unknown status {}", resp.header.status) }),
-            };
+            Ok(RpcStatus::Success) => Err(IpcError::Protocol { addr, reason: "success answer with call id -1".into() }),
+            Ok(_) => Err(IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) }),
+            Err(_) => Err(IpcError::Protocol { addr, reason: format!("unknown status {}", resp.header.status) }),
         }
     }
 }

@@ -47,7 +47,9 @@ pub fn classes_dir() -> &'static Path {
             .arg(&out)
             .args(&sources)
             .status()
-            .unwrap_or_else(|e| panic!("javac not found ({e}): install a JDK, e.g. `apt-get install -y openjdk-17-jdk-headless`"));
+            .unwrap_or_else(|e| {
+                panic!("javac not found ({e}): install a JDK, e.g. `apt-get install -y openjdk-17-jdk-headless`")
+            });
         assert!(status.success(), "javac failed on tests/java");
         out
     })
@@ -134,7 +136,8 @@ pub struct Ran {
 /// Runs `cmd` with `input` on stdin, output capped at 100 kB per stream and killed after
 /// `limit` (RMAdminCLI loops forever on a closed stdin when it wants confirmation).
 pub fn run_capped(mut cmd: Command, input: &str, limit: Duration) -> Ran {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn java");
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn java");
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
     }

@@ -25,8 +25,13 @@ pub struct SimRmProcess {
 impl SimRmProcess {
     /// Starts `rmfc sim-rm --id ID` on 127.0.0.1 ephemeral ports with `extra` arguments.
     pub fn start(id: &str, extra: &[&str]) -> Self {
+        Self::start_at(id, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`SimRmProcess::start`] with a fixed admin address (to restart on the same port).
+    pub fn start_at(id: &str, admin: &str, extra: &[&str]) -> Self {
         let stderr = tempfile::NamedTempFile::new().expect("temp file for stderr");
-        let mut child = rmfc(&["sim-rm", "--id", id, "--admin-address", "127.0.0.1:0", "--web-address", "127.0.0.1:0"])
+        let mut child = rmfc(&["sim-rm", "--id", id, "--admin-address", admin, "--web-address", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -45,7 +50,15 @@ impl SimRmProcess {
                 }
             }
         });
-        let mut me = SimRmProcess { id: id.to_string(), admin: String::new(), web: String::new(), pid: child.id(), child, events, stderr };
+        let mut me = SimRmProcess {
+            id: id.to_string(),
+            admin: String::new(),
+            web: String::new(),
+            pid: child.id(),
+            child,
+            events,
+            stderr,
+        };
         let (admin, web) = wait_for(&format!("sim-rm {id} to start"), Duration::from_secs(20), || {
             if let Ok(Some(status)) = me.child.try_wait() {
                 panic!("sim-rm {id} exited early ({status}): {}", me.stderr_text());
