@@ -1,0 +1,1 @@
+//! rmfc's configuration (YAML): loading, validation with key paths, and the timing budget.
