@@ -1,0 +1,669 @@
+//! The controller: one state machine per daemon, `step(now, event) -> actions`. After every
+//! event it derives what should be true from what is known now (session, election, health,
+//! role) and emits the actions that move the world there. Every safety rule of DESIGN.md is
+//! enforced here, each in one place, named by its rule number.
+//!
+//! Owns: every HA decision. Must not: do I/O, read a clock, or panic on unexpected input
+//! (unexpected or stale events are ignored).
+
+use std::time::{Duration, Instant};
+
+use crate::hadoop_ipc::HaState;
+
+use super::budget::FailoverBudget;
+use super::health::{HealthTracker, ProbeOutcome, RmHealth};
+use super::io::{Action, Announcement, AnnouncementKind as K, Event, FenceStep, TargetState, WriteFailure};
+use super::types::*;
+
+/// How a configured fencing method behaves, as far as the core must know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceMethodKind {
+    /// Relies on ZKRMStateStore fencing: counts as fenced, but must be verified after promotion.
+    ZkStateStore,
+    /// Confirms fencing by its own result (shell command, HTTP call).
+    Confirming,
+}
+
+/// The core's settings (derived from the config file by the daemon).
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub rm_id: RmId,
+    pub probe_interval: Duration,
+    pub hung_after: u32,
+    pub unhealthy_after: u32,
+    /// `fencing.methods`, in order (graceful fencing always comes first).
+    pub fence_methods: Vec<FenceMethodKind>,
+    /// The operator's written choice to promote when fencing cannot be confirmed.
+    pub promote_unfenced: bool,
+    pub budget: FailoverBudget,
+    /// Safety rule 2: how long after losing the ZooKeeper connection the local RM is demoted
+    /// (zero: at once). Chosen so the demotion completes before the server can expire the session.
+    pub self_fence_after: Duration,
+    /// Wait before rejoining the election after our RM failed or demoted itself.
+    pub rejoin_delay: Duration,
+    /// Backoff for a leader that may not promote (fencing failed, store unavailable).
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// A peer's Dead/Hung report younger than this skips the graceful fence.
+    pub peer_report_fresh_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Session {
+    Opening,
+    Connected { id: i64 },
+    Disconnected { id: i64, since: Instant },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Membership {
+    Out,
+    Joining,
+    In { znode: String },
+    Leaving,
+}
+
+/// Where a promotion stands. Each step waits for one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    ReadingState { op: OpId },
+    Fencing { op: OpId, snap: Box<StateSnapshot>, target: RmId, step: FenceStep },
+    Writing { op: OpId, epoch: u64, verify_store: bool },
+    Activating { op: OpId, epoch: u64, verify_store: bool },
+    /// Active; checking that the state store's ACL changed hands.
+    Verifying { op: OpId, epoch: u64 },
+}
+
+/// The controller's role. States carry their data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Not the leader: keeps the local RM STANDBY.
+    Follower,
+    /// Holds the election and works towards promoting the local RM.
+    Promoting { step_name: &'static str, started: Instant },
+    /// Our RM is the active one under `epoch`.
+    Active { epoch: u64 },
+    /// Lost the ZooKeeper connection while our RM may be active: demote at `fence_at` unless
+    /// leadership is re-verified first.
+    Neutral { epoch: u64, fence_at: Instant },
+    /// Holds the election but may not promote now; retries at `retry_at`.
+    Blocked { reason: String, retry_at: Instant },
+}
+
+/// Read-only view for the admin API and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub role: Role,
+    pub leader: bool,
+    pub session_connected: bool,
+    pub health: RmHealth,
+    pub rm_state: Option<HaState>,
+    pub epoch: u64,
+    pub drift_corrections: u64,
+}
+
+pub struct Controller {
+    cfg: CoreConfig,
+    gen: SessionGen,
+    session: Session,
+    membership: Membership,
+    candidates: Vec<Candidate>,
+    /// The candidate list was read on the current connection (after a reconnect it must be
+    /// re-read before leadership is trusted).
+    view_fresh: bool,
+    health: HealthTracker,
+    published: Option<PeerHealth>,
+    probe_in_flight: Option<OpId>,
+    next_probe: Instant,
+    role: Role,
+    step: Option<Step>,
+    /// In-flight demotion of the local RM (drift or self-fence).
+    demotion: Option<OpId>,
+    rejoin_at: Option<Instant>,
+    retry_backoff: Duration,
+    epoch: u64,
+    drift_corrections: u64,
+    next_op: u64,
+    /// Probes issued up to this op may predate the last transition: their HA state is stale.
+    stale_probes_until: u64,
+}
+
+fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
+    Action::Announce(Announcement { kind, epoch, reason: reason.into() })
+}
+
+impl Controller {
+    pub fn new(cfg: CoreConfig, now: Instant) -> Self {
+        let health = HealthTracker::new(cfg.hung_after, cfg.unhealthy_after);
+        let retry_backoff = cfg.retry_initial;
+        Controller {
+            cfg,
+            gen: SessionGen(0),
+            session: Session::Opening,
+            membership: Membership::Out,
+            candidates: Vec::new(),
+            view_fresh: false,
+            health,
+            published: None,
+            probe_in_flight: None,
+            next_probe: now,
+            role: Role::Follower,
+            step: None,
+            demotion: None,
+            rejoin_at: None,
+            retry_backoff,
+            epoch: 0,
+            drift_corrections: 0,
+            next_op: 0,
+            stale_probes_until: 0,
+        }
+    }
+
+    /// The actions to take at start-up (open the session, first probe).
+    pub fn start(&mut self, now: Instant) -> Vec<Action> {
+        self.gen = SessionGen(1);
+        let mut out = vec![Action::OpenSession { gen: self.gen }];
+        self.reconcile(now, &mut out);
+        out
+    }
+
+    fn op(&mut self) -> OpId {
+        self.next_op += 1;
+        OpId(self.next_op)
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            role: self.role.clone(),
+            leader: self.holds_election(),
+            session_connected: matches!(self.session, Session::Connected { .. }),
+            health: self.health.health(),
+            rm_state: self.health.last_state,
+            epoch: self.epoch,
+            drift_corrections: self.drift_corrections,
+        }
+    }
+
+    /// When the driver must send `Event::Tick` next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d = vec![];
+        if self.probe_in_flight.is_none() {
+            d.push(self.next_probe);
+        }
+        if let Some(t) = self.rejoin_at {
+            d.push(t);
+        }
+        match &self.role {
+            Role::Neutral { fence_at, .. } => d.push(*fence_at),
+            Role::Blocked { retry_at, .. } => d.push(*retry_at),
+            _ => {}
+        }
+        d.into_iter().min()
+    }
+
+    /// Safety rule 3's test: a live session, our node in a freshly read view, lowest, and owned
+    /// by this very session.
+    fn holds_election(&self) -> bool {
+        let (Session::Connected { id }, Membership::In { znode }) = (&self.session, &self.membership) else {
+            return false;
+        };
+        self.view_fresh && self.candidates.first().is_some_and(|c| &c.znode == znode && c.owner == *id)
+    }
+
+    fn own_znode(&self) -> Option<String> {
+        match &self.membership {
+            Membership::In { znode } => Some(znode.clone()),
+            _ => None,
+        }
+    }
+
+    fn current_gen(&self, gen: SessionGen) -> bool {
+        gen == self.gen
+    }
+
+    /// Applies one event observed at `now`; returns the actions to execute, in order.
+    pub fn step(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Tick => {}
+            Event::SessionConnected { gen, session_id } if self.current_gen(gen) => {
+                let same = matches!(self.session, Session::Disconnected { id, .. } if id == session_id);
+                if !same {
+                    // A new session owns none of our old nodes.
+                    self.membership = Membership::Out;
+                    self.candidates.clear();
+                }
+                self.session = Session::Connected { id: session_id };
+                self.view_fresh = false;
+                out.push(Action::ReadElection { gen });
+                self.published = None;
+            }
+            Event::SessionDisconnected { gen } if self.current_gen(gen) => {
+                if let Session::Connected { id } = self.session {
+                    self.session = Session::Disconnected { id, since: now };
+                }
+                self.view_fresh = false;
+            }
+            Event::SessionExpired { gen } if self.current_gen(gen) => {
+                self.session = Session::Opening;
+                self.membership = Membership::Out;
+                self.candidates.clear();
+                self.view_fresh = false;
+                self.gen = SessionGen(gen.0 + 1);
+                out.push(Action::OpenSession { gen: self.gen });
+            }
+            Event::Joined { gen, znode } if self.current_gen(gen) && self.membership == Membership::Joining => {
+                self.membership = Membership::In { znode };
+                out.push(Action::ReadElection { gen });
+            }
+            Event::JoinFailed { gen, reason } if self.current_gen(gen) && self.membership == Membership::Joining => {
+                tracing::warn!(%reason, "could not join the election; retrying");
+                self.membership = Membership::Out;
+                self.rejoin_at = Some(now + self.cfg.retry_initial);
+            }
+            Event::Left { gen } if self.current_gen(gen) && self.membership == Membership::Leaving => {
+                self.membership = Membership::Out;
+            }
+            Event::ElectionView { gen, mut candidates } if self.current_gen(gen) => {
+                if matches!(self.session, Session::Connected { .. }) {
+                    candidates.sort_by_key(|c| c.seq);
+                    if let Membership::In { znode } = &self.membership {
+                        if !candidates.iter().any(|c| &c.znode == znode) {
+                            // Our node is gone (deleted by someone, or expired): join again.
+                            self.membership = Membership::Out;
+                        }
+                    }
+                    self.candidates = candidates;
+                    self.view_fresh = true;
+                }
+            }
+            Event::Probed { op, outcome } if self.probe_in_flight == Some(op) => {
+                self.probe_in_flight = None;
+                self.next_probe = now + self.cfg.probe_interval;
+                self.observe_probe(&outcome, &mut out);
+                if op.0 <= self.stale_probes_until {
+                    self.health.last_state = None;
+                }
+            }
+            Event::TransitionDone { op, result } if self.demotion == Some(op) => {
+                self.demotion = None;
+                self.forget_rm_state();
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "demoting the local RM failed");
+                }
+            }
+            Event::StateRead { op, result } => self.on_state_read(now, op, result, &mut out),
+            Event::FenceDone { op, result } => self.on_fence_done(now, op, result, &mut out),
+            Event::StateWritten { op, result } => self.on_state_written(now, op, result, &mut out),
+            Event::TransitionDone { op, result } => self.on_activation_done(now, op, result, &mut out),
+            Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),
+            // Stale (another session generation, an answer nobody waits for): ignore.
+            _ => {}
+        }
+        self.reconcile(now, &mut out);
+        out
+    }
+
+    fn observe_probe(&mut self, outcome: &ProbeOutcome, out: &mut Vec<Action>) {
+        let before = self.health.health();
+        let after = self.health.observe(outcome);
+        if before != after {
+            tracing::info!(rm = %self.cfg.rm_id, from = ?before, to = ?after, "local RM health changed");
+        }
+        let peer = after.as_peer_health();
+        if self.published != Some(peer) && matches!(self.session, Session::Connected { .. }) {
+            self.published = Some(peer);
+            out.push(Action::PublishHealth { gen: self.gen, health: peer });
+        }
+    }
+
+    /// Derives the desired situation from the facts and emits what moves towards it.
+    fn reconcile(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.reconcile_session_loss(now, out);
+        self.reconcile_membership(now, out);
+        self.reconcile_leadership(now, out);
+        self.reconcile_local_rm(now, out);
+        if self.probe_in_flight.is_none() && now >= self.next_probe {
+            let op = self.op();
+            self.probe_in_flight = Some(op);
+            out.push(Action::Probe { op });
+        }
+    }
+
+    /// Safety rule 2 (self-fencing): the one rule a future ZooKeeper-outage failsafe refines.
+    /// A controller whose RM may be active and which cannot prove its leadership demotes its RM
+    /// `self_fence_after` after losing the connection, and at once when the session is gone.
+    fn reconcile_session_loss(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let connected = matches!(self.session, Session::Connected { .. });
+        if connected {
+            return;
+        }
+        let fence_at = match self.session {
+            Session::Disconnected { since, .. } => since + self.cfg.self_fence_after,
+            _ => now,
+        };
+        let rm_may_be_active = match &self.role {
+            Role::Active { .. } => true,
+            Role::Promoting { .. } => matches!(self.step, Some(Step::Activating { .. })),
+            _ => false,
+        };
+        if rm_may_be_active {
+            self.step = None;
+            self.role = Role::Neutral { epoch: self.epoch, fence_at };
+        } else if matches!(self.role, Role::Promoting { .. } | Role::Blocked { .. }) {
+            // Nothing was promoted yet: simply stop (rule 3: no promotion without a live session).
+            self.step = None;
+            self.role = Role::Follower;
+        }
+        if let Role::Neutral { epoch, fence_at } = self.role.clone() {
+            let fence_at = fence_at.min(if matches!(self.session, Session::Opening) { now } else { fence_at });
+            if now >= fence_at {
+                self.role = Role::Follower;
+                out.push(ann(K::SelfFenced, epoch, "lost the ZooKeeper session: demoting the local RM before the session can expire"));
+                self.demote_local(epoch, "self-fence: ZooKeeper session lost", out);
+            } else {
+                self.role = Role::Neutral { epoch, fence_at };
+            }
+        }
+    }
+
+    fn reconcile_membership(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if !matches!(self.session, Session::Connected { .. }) {
+            return;
+        }
+        if self.rejoin_at.is_some_and(|t| now >= t) {
+            self.rejoin_at = None;
+        }
+        let want_in = self.health.health().eligible() && self.rejoin_at.is_none();
+        match (&self.membership, want_in) {
+            (Membership::Out, true) => {
+                self.membership = Membership::Joining;
+                out.push(Action::JoinElection { gen: self.gen });
+            }
+            (Membership::In { znode }, false) => {
+                let znode = znode.clone();
+                out.push(ann(K::LeftElection, self.epoch, format!("local RM is {:?}: leaving the election", self.health.health())));
+                self.membership = Membership::Leaving;
+                out.push(Action::LeaveElection { gen: self.gen, znode });
+            }
+            _ => {}
+        }
+    }
+
+    fn reconcile_leadership(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if !matches!(self.session, Session::Connected { .. }) {
+            return;
+        }
+        let leader = self.holds_election();
+        match self.role.clone() {
+            Role::Follower | Role::Neutral { .. } if leader => {
+                out.push(ann(K::BecameLeader, self.epoch, "holds the lowest election node in a live session"));
+                self.begin_promotion(now, out);
+            }
+            Role::Neutral { .. } if self.view_fresh => {
+                // Reconnected but no longer the leader: our RM must not stay active.
+                self.role = Role::Follower;
+                out.push(ann(K::LostLeadership, self.epoch, "reconnected to ZooKeeper but no longer holds the election"));
+                self.demote_local(self.epoch, "lost leadership while disconnected", out);
+            }
+            Role::Promoting { .. } | Role::Active { .. } | Role::Blocked { .. } if !leader && self.view_fresh => {
+                let was_active = matches!(self.role, Role::Active { .. }) || matches!(self.step, Some(Step::Activating { .. }));
+                self.role = Role::Follower;
+                self.step = None;
+                out.push(ann(K::LostLeadership, self.epoch, "no longer holds the election"));
+                if was_active {
+                    self.demote_local(self.epoch, "lost leadership", out);
+                }
+            }
+            Role::Blocked { retry_at, .. } if leader && now >= retry_at => self.begin_promotion(now, out),
+            _ => {}
+        }
+    }
+
+    /// Safety rule 4 (drift): what the local RM reports is reconciled with the role.
+    fn reconcile_local_rm(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let state = self.health.last_state;
+        match &self.role {
+            Role::Follower | Role::Blocked { .. } if state == Some(HaState::Active) && self.demotion.is_none() => {
+                self.drift_corrections += 1;
+                out.push(ann(K::DriftCorrected, self.epoch, "local RM is ACTIVE but this controller is not the leader's: demoting it"));
+                self.demote_local(self.epoch, "drift: active without being the leader's RM", out);
+            }
+            Role::Active { epoch } if state == Some(HaState::Standby) => {
+                // The RM demoted itself (state store fenced, failed activation): count it, step
+                // aside so a healthy RM can take over, and come back after a delay.
+                let epoch = *epoch;
+                self.drift_corrections += 1;
+                self.role = Role::Follower;
+                out.push(ann(K::DriftCorrected, epoch, "the leader's RM reports STANDBY (it demoted itself): leaving the election"));
+                self.rejoin_at = Some(now + self.cfg.rejoin_delay);
+                if let Some(znode) = self.own_znode() {
+                    self.membership = Membership::Leaving;
+                    out.push(Action::LeaveElection { gen: self.gen, znode });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The RM's state changed under our hands: only probes sent from now on tell the truth.
+    fn forget_rm_state(&mut self) {
+        self.health.last_state = None;
+        self.stale_probes_until = self.next_op;
+    }
+
+    fn demote_local(&mut self, epoch: u64, reason: &str, out: &mut Vec<Action>) {
+        let op = self.op();
+        self.demotion = Some(op);
+        out.push(Action::Transition { op, rm: self.cfg.rm_id.clone(), to: TargetState::Standby, epoch, reason: reason.into() });
+    }
+
+    fn begin_promotion(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let op = self.op();
+        self.step = Some(Step::ReadingState { op });
+        self.role = Role::Promoting { step_name: "reading state", started: now };
+        out.push(Action::ReadState { op, gen: self.gen });
+    }
+
+    fn block(&mut self, now: Instant, kind: K, reason: String, out: &mut Vec<Action>) {
+        out.push(ann(kind, self.epoch, reason.clone()));
+        self.step = None;
+        self.role = Role::Blocked { reason, retry_at: now + self.retry_backoff };
+        self.retry_backoff = (self.retry_backoff * 2).min(self.cfg.retry_max);
+    }
+
+    /// The step in flight, if `op` answers it and we still hold the election (rule 3).
+    fn step_for(&self, op: OpId) -> Option<Step> {
+        let step = self.step.clone()?;
+        let matches = match &step {
+            Step::ReadingState { op: o }
+            | Step::Fencing { op: o, .. }
+            | Step::Writing { op: o, .. }
+            | Step::Activating { op: o, .. }
+            | Step::Verifying { op: o, .. } => *o == op,
+        };
+        (matches && self.holds_election()).then_some(step)
+    }
+
+    fn on_state_read(&mut self, now: Instant, op: OpId, result: Result<StateSnapshot, String>, out: &mut Vec<Action>) {
+        let Some(Step::ReadingState { .. }) = self.step_for(op) else { return };
+        let snap = match result {
+            Ok(s) => s,
+            Err(e) => return self.block(now, K::CorruptState, format!("controller state cannot be trusted, promoting nobody: {e}"), out),
+        };
+        self.epoch = self.epoch.max(snap.state.epoch);
+        let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
+        let Some(target) = target else {
+            // Nobody to fence: first start, or our own RM was the last active.
+            return self.write_state(now, snap, "none needed", false, out);
+        };
+        if let Err(refusal) = self.cfg.budget.check(&snap.state.recent_failovers_ms, snap.read_at_ms) {
+            return self.block(now, K::Blocked, format!("not failing over from {target}: {refusal}"), out);
+        }
+        let known_gone = snap.peer_health.iter().any(|(rm, h, age)| {
+            *rm == target && matches!(h, PeerHealth::Dead | PeerHealth::Hung) && *age <= self.cfg.peer_report_fresh_ms
+        });
+        let first = if known_gone { self.next_fence_step(None) } else { Some(FenceStep::Graceful) };
+        self.fence_or_give_up(now, Box::new(snap), target, first, "its controller reports it gone".into(), out);
+    }
+
+    fn next_fence_step(&self, after: Option<FenceStep>) -> Option<FenceStep> {
+        let next = match after {
+            None | Some(FenceStep::Graceful) => 0,
+            Some(FenceStep::Method(i)) => i + 1,
+        };
+        (next < self.cfg.fence_methods.len()).then_some(FenceStep::Method(next))
+    }
+
+    fn fence_or_give_up(&mut self, now: Instant, snap: Box<StateSnapshot>, target: RmId, step: Option<FenceStep>, last_error: String, out: &mut Vec<Action>) {
+        match step {
+            Some(step) => {
+                let op = self.op();
+                let epoch = snap.state.epoch;
+                self.role = Role::Promoting { step_name: "fencing", started: now };
+                self.step = Some(Step::Fencing { op, snap, target: target.clone(), step });
+                out.push(Action::Fence { op, target, step, epoch });
+            }
+            // Safety rule 1: fencing not confirmed means no promotion, unless configured.
+            None if self.cfg.promote_unfenced => {
+                out.push(ann(K::FencingFailed, self.epoch, format!("could not fence {target} ({last_error}); promoting anyway because fencing.promote_unfenced is true")));
+                self.write_state(now, *snap, "unfenced (promote_unfenced)", false, out);
+            }
+            None => self.block(now, K::FencingFailed, format!("could not fence {target}: {last_error}; not promoting"), out),
+        }
+    }
+
+    fn on_fence_done(&mut self, now: Instant, op: OpId, result: Result<(), String>, out: &mut Vec<Action>) {
+        let Some(Step::Fencing { snap, target, step, .. }) = self.step_for(op) else { return };
+        match result {
+            Ok(()) => {
+                let (by, verify) = match step {
+                    FenceStep::Graceful => ("graceful".to_string(), false),
+                    FenceStep::Method(i) => {
+                        let kind = self.cfg.fence_methods.get(i).copied().unwrap_or(FenceMethodKind::Confirming);
+                        (format!("method {i}"), kind == FenceMethodKind::ZkStateStore)
+                    }
+                };
+                self.write_state(now, *snap, &by, verify, out);
+            }
+            Err(e) => {
+                tracing::warn!(%target, ?step, error = %e, "fencing step failed");
+                let next = self.next_fence_step(Some(step));
+                self.fence_or_give_up(now, snap, target, next, e, out);
+            }
+        }
+    }
+
+    fn write_state(&mut self, now: Instant, snap: StateSnapshot, fenced_by: &str, verify_store: bool, out: &mut Vec<Action>) {
+        let Some(own_znode) = self.own_znode() else { return };
+        let epoch = snap.state.epoch + 1;
+        let previous = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone());
+        let trigger = match &previous {
+            None => Trigger::Startup,
+            Some(p) if *p == self.cfg.rm_id => Trigger::Reassert,
+            Some(p) => Trigger::Failover { previous: p.clone() },
+        };
+        let mut recent = self.cfg.budget.recent(&snap.state.recent_failovers_ms, snap.read_at_ms);
+        if matches!(trigger, Trigger::Failover { .. }) {
+            recent.push(snap.read_at_ms);
+        }
+        let state = ClusterState {
+            epoch,
+            active_rm: Some(self.cfg.rm_id.clone()),
+            leader_znode: Some(own_znode.clone()),
+            since_ms: snap.read_at_ms,
+            recent_failovers_ms: recent,
+        };
+        let history = HistoryEntry {
+            epoch,
+            trigger,
+            from: previous,
+            to: self.cfg.rm_id.clone(),
+            fenced_by: fenced_by.to_string(),
+            outcome: "promoting".into(),
+            fence_ms: 0,
+            promote_ms: 0,
+        };
+        let op = self.op();
+        self.role = Role::Promoting { step_name: "writing state", started: now };
+        self.step = Some(Step::Writing { op, epoch, verify_store });
+        out.push(Action::WriteState {
+            op,
+            gen: self.gen,
+            own_znode,
+            expected_version: snap.version,
+            state,
+            breadcrumb: Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch },
+            history,
+        });
+    }
+
+    fn on_state_written(&mut self, now: Instant, op: OpId, result: Result<(), WriteFailure>, out: &mut Vec<Action>) {
+        let Some(Step::Writing { epoch, verify_store, .. }) = self.step_for(op) else { return };
+        match result {
+            Ok(()) => {
+                self.epoch = epoch;
+                let op = self.op();
+                self.role = Role::Promoting { step_name: "activating", started: now };
+                self.step = Some(Step::Activating { op, epoch, verify_store });
+                out.push(Action::Transition {
+                    op,
+                    rm: self.cfg.rm_id.clone(),
+                    to: TargetState::Active,
+                    epoch,
+                    reason: "leader promotes its RM".into(),
+                });
+            }
+            Err(WriteFailure::Conflict(e)) => {
+                // Someone else wrote, or our node is gone: re-read the election before anything.
+                self.step = None;
+                self.role = Role::Follower;
+                self.view_fresh = false;
+                out.push(ann(K::LostLeadership, self.epoch, format!("state write conflicted: {e}")));
+                out.push(Action::ReadElection { gen: self.gen });
+            }
+            Err(WriteFailure::Unavailable(e)) => self.block(now, K::Blocked, format!("could not record the new epoch: {e}"), out),
+        }
+    }
+
+    fn on_activation_done(&mut self, now: Instant, op: OpId, result: Result<(), String>, out: &mut Vec<Action>) {
+        let Some(Step::Activating { epoch, verify_store, .. }) = self.step_for(op) else { return };
+        self.step = None;
+        match result {
+            Ok(()) => {
+                self.role = Role::Active { epoch };
+                self.forget_rm_state();
+                self.retry_backoff = self.cfg.retry_initial;
+                out.push(ann(K::Promoted, epoch, "the local RM is ACTIVE"));
+                if verify_store {
+                    let op = self.op();
+                    self.step = Some(Step::Verifying { op, epoch });
+                    out.push(Action::VerifyStoreFence { op, epoch });
+                }
+            }
+            Err(e) => {
+                self.role = Role::Follower;
+                out.push(ann(K::PromotionFailed, epoch, format!("transitionToActive failed: {e}; stepping aside")));
+                self.rejoin_at = Some(now + self.cfg.rejoin_delay);
+                if let Some(znode) = self.own_znode() {
+                    self.membership = Membership::Leaving;
+                    out.push(Action::LeaveElection { gen: self.gen, znode });
+                }
+            }
+        }
+    }
+
+    fn on_store_verified(&mut self, now: Instant, op: OpId, result: Result<(), String>, out: &mut Vec<Action>) {
+        let Some(Step::Verifying { op: o, epoch }) = self.step.clone() else { return };
+        if o != op {
+            return;
+        }
+        self.step = None;
+        if let Err(e) = result {
+            // Rule 1: zk_state_store was the only confirmation and it did not hold.
+            out.push(ann(K::FencingFailed, epoch, format!("state store fencing not confirmed ({e}): demoting the local RM")));
+            self.demote_local(epoch, "state store fencing not verified", out);
+            self.block(now, K::Blocked, format!("state store fencing not verified: {e}"), out);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Vocabulary shared by the core and its adapters: ids, the records kept in ZooKeeper, and the
+//! reasons that accompany every decision.
+//!
+//! Owns: data shapes only. Must not: contain decisions or I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// An RM id as in `yarn.resourcemanager.ha.rm-ids`.
+pub type RmId = String;
+
+/// Generation of the ZooKeeper session: incremented by the core every time it asks for a new
+/// session. Every ZooKeeper event carries the generation that produced it; stale ones are
+/// dropped (Hadoop's `isStaleClient` as a type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct SessionGen(pub u64);
+
+/// Identifies one I/O request the core made; its result event carries the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct OpId(pub u64);
+
+/// One election candidate, as read from `/election` (sorted by the adapter or not: the core sorts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub znode: String,
+    pub rm_id: RmId,
+    /// The sequence number ZooKeeper appended.
+    pub seq: u64,
+    /// `ephemeralOwner`: the session that holds the node.
+    pub owner: i64,
+}
+
+/// Whom the next leader must fence (`/breadcrumb`): the last RM told to be active, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breadcrumb {
+    pub active_rm: RmId,
+    pub epoch: u64,
+}
+
+/// The controller state znode (`/state`), written with version CAS.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// The fencing token: incremented on every leadership change that promotes.
+    pub epoch: u64,
+    pub active_rm: Option<RmId>,
+    pub leader_znode: Option<String>,
+    /// Wall time (ms since the Unix epoch) of the last promotion.
+    pub since_ms: u64,
+    /// Wall times of recent automatic failovers (bounded by the budget window).
+    #[serde(default)]
+    pub recent_failovers_ms: Vec<u64>,
+}
+
+/// Health of one RM as its own controller last saw it (`/health/<rm-id>`): lets the leader skip
+/// a graceful fence of an RM already known to be gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerHealth {
+    Healthy,
+    Slow,
+    Hung,
+    Unhealthy,
+    Dead,
+    Unknown,
+}
+
+/// What a leader read before acting: the state znode, its version and the breadcrumb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateSnapshot {
+    pub state: ClusterState,
+    /// `None`: the znode does not exist yet (create it).
+    pub version: Option<i32>,
+    pub breadcrumb: Option<Breadcrumb>,
+    /// Peer health reports with their age in milliseconds.
+    pub peer_health: Vec<(RmId, PeerHealth, u64)>,
+    /// Wall time of the read, for the failover budget.
+    pub read_at_ms: u64,
+}
+
+/// Why a leader is (or is not) changing the active RM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Trigger {
+    /// No active recorded (first start, or after an operator cleared it).
+    Startup,
+    /// The previous leader's controller or RM went away.
+    Failover { previous: RmId },
+    /// The same RM stays active under a new leader epoch (e.g. its controller restarted).
+    Reassert,
+}
+
+/// What the journal records for one promotion attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub epoch: u64,
+    pub trigger: Trigger,
+    pub from: Option<RmId>,
+    pub to: RmId,
+    /// How the previous active was made safe: "none needed", "graceful", or a method name.
+    pub fenced_by: String,
+    pub outcome: String,
+    pub fence_ms: u64,
+    pub promote_ms: u64,
+}
