@@ -47,7 +47,11 @@ impl FailoverBudget {
     pub fn check(&self, history_ms: &[u64], now_ms: u64) -> Result<(), BudgetRefusal> {
         let recent = self.recent(history_ms, now_ms);
         if recent.len() as u32 >= self.max {
-            return Err(BudgetRefusal::Exhausted { used: recent.len() as u32, max: self.max, window_ms: self.window_ms });
+            return Err(BudgetRefusal::Exhausted {
+                used: recent.len() as u32,
+                max: self.max,
+                window_ms: self.window_ms,
+            });
         }
         if let Some(last) = recent.iter().max() {
             let since = now_ms.saturating_sub(*last);

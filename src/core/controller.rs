@@ -59,19 +59,42 @@ enum Session {
 enum Membership {
     Out,
     Joining,
-    In { znode: String },
-    Leaving,
+    In {
+        znode: String,
+    },
+    /// Asked to delete `znode`; settled by `Left` or by a view without it.
+    Leaving {
+        znode: String,
+    },
 }
 
 /// Where a promotion stands. Each step waits for one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
-    ReadingState { op: OpId },
-    Fencing { op: OpId, snap: Box<StateSnapshot>, target: RmId, step: FenceStep },
-    Writing { op: OpId, epoch: u64, verify_store: bool },
-    Activating { op: OpId, epoch: u64, verify_store: bool },
+    ReadingState {
+        op: OpId,
+    },
+    Fencing {
+        op: OpId,
+        snap: Box<StateSnapshot>,
+        target: RmId,
+        step: FenceStep,
+    },
+    Writing {
+        op: OpId,
+        epoch: u64,
+        verify_store: bool,
+    },
+    Activating {
+        op: OpId,
+        epoch: u64,
+        verify_store: bool,
+    },
     /// Active; checking that the state store's ACL changed hands.
-    Verifying { op: OpId, epoch: u64 },
+    Verifying {
+        op: OpId,
+        epoch: u64,
+    },
 }
 
 /// The controller's role. States carry their data.
@@ -261,17 +284,24 @@ impl Controller {
                 self.membership = Membership::Out;
                 self.rejoin_at = Some(now + self.cfg.retry_initial);
             }
-            Event::Left { gen } if self.current_gen(gen) && self.membership == Membership::Leaving => {
+            Event::Left { gen } if self.current_gen(gen) && matches!(self.membership, Membership::Leaving { .. }) => {
                 self.membership = Membership::Out;
             }
             Event::ElectionView { gen, mut candidates } if self.current_gen(gen) => {
                 if matches!(self.session, Session::Connected { .. }) {
                     candidates.sort_by_key(|c| c.seq);
-                    if let Membership::In { znode } = &self.membership {
-                        if !candidates.iter().any(|c| &c.znode == znode) {
-                            // Our node is gone (deleted by someone, or expired): join again.
+                    match &self.membership {
+                        Membership::In { znode } | Membership::Leaving { znode }
+                            if !candidates.iter().any(|c| &c.znode == znode) =>
+                        {
+                            // Our node is gone (we left, or it expired): join again when eligible.
                             self.membership = Membership::Out;
                         }
+                        Membership::Leaving { znode } => {
+                            // A leave that got no answer (connection lost): ask again.
+                            out.push(Action::LeaveElection { gen, znode: znode.clone() });
+                        }
+                        _ => {}
                     }
                     self.candidates = candidates;
                     self.view_fresh = true;
@@ -359,7 +389,11 @@ impl Controller {
             let fence_at = fence_at.min(if matches!(self.session, Session::Opening) { now } else { fence_at });
             if now >= fence_at {
                 self.role = Role::Follower;
-                out.push(ann(K::SelfFenced, epoch, "lost the ZooKeeper session: demoting the local RM before the session can expire"));
+                out.push(ann(
+                    K::SelfFenced,
+                    epoch,
+                    "lost the ZooKeeper session: demoting the local RM before the session can expire",
+                ));
                 self.demote_local(epoch, "self-fence: ZooKeeper session lost", out);
             } else {
                 self.role = Role::Neutral { epoch, fence_at };
@@ -382,8 +416,12 @@ impl Controller {
             }
             (Membership::In { znode }, false) => {
                 let znode = znode.clone();
-                out.push(ann(K::LeftElection, self.epoch, format!("local RM is {:?}: leaving the election", self.health.health())));
-                self.membership = Membership::Leaving;
+                out.push(ann(
+                    K::LeftElection,
+                    self.epoch,
+                    format!("local RM is {:?}: leaving the election", self.health.health()),
+                ));
+                self.membership = Membership::Leaving { znode: znode.clone() };
                 out.push(Action::LeaveElection { gen: self.gen, znode });
             }
             _ => {}
@@ -403,11 +441,16 @@ impl Controller {
             Role::Neutral { .. } if self.view_fresh => {
                 // Reconnected but no longer the leader: our RM must not stay active.
                 self.role = Role::Follower;
-                out.push(ann(K::LostLeadership, self.epoch, "reconnected to ZooKeeper but no longer holds the election"));
+                out.push(ann(
+                    K::LostLeadership,
+                    self.epoch,
+                    "reconnected to ZooKeeper but no longer holds the election",
+                ));
                 self.demote_local(self.epoch, "lost leadership while disconnected", out);
             }
             Role::Promoting { .. } | Role::Active { .. } | Role::Blocked { .. } if !leader && self.view_fresh => {
-                let was_active = matches!(self.role, Role::Active { .. }) || matches!(self.step, Some(Step::Activating { .. }));
+                let was_active =
+                    matches!(self.role, Role::Active { .. }) || matches!(self.step, Some(Step::Activating { .. }));
                 self.role = Role::Follower;
                 self.step = None;
                 out.push(ann(K::LostLeadership, self.epoch, "no longer holds the election"));
@@ -426,7 +469,11 @@ impl Controller {
         match &self.role {
             Role::Follower | Role::Blocked { .. } if state == Some(HaState::Active) && self.demotion.is_none() => {
                 self.drift_corrections += 1;
-                out.push(ann(K::DriftCorrected, self.epoch, "local RM is ACTIVE but this controller is not the leader's: demoting it"));
+                out.push(ann(
+                    K::DriftCorrected,
+                    self.epoch,
+                    "local RM is ACTIVE but this controller is not the leader's: demoting it",
+                ));
                 self.demote_local(self.epoch, "drift: active without being the leader's RM", out);
             }
             Role::Active { epoch } if state == Some(HaState::Standby) => {
@@ -435,14 +482,22 @@ impl Controller {
                 let epoch = *epoch;
                 self.drift_corrections += 1;
                 self.role = Role::Follower;
-                out.push(ann(K::DriftCorrected, epoch, "the leader's RM reports STANDBY (it demoted itself): leaving the election"));
+                out.push(ann(
+                    K::DriftCorrected,
+                    epoch,
+                    "the leader's RM reports STANDBY (it demoted itself): leaving the election",
+                ));
                 self.rejoin_at = Some(now + self.cfg.rejoin_delay);
-                if let Some(znode) = self.own_znode() {
-                    self.membership = Membership::Leaving;
-                    out.push(Action::LeaveElection { gen: self.gen, znode });
-                }
+                self.leave_election(out);
             }
             _ => {}
+        }
+    }
+
+    fn leave_election(&mut self, out: &mut Vec<Action>) {
+        if let Some(znode) = self.own_znode() {
+            self.membership = Membership::Leaving { znode: znode.clone() };
+            out.push(Action::LeaveElection { gen: self.gen, znode });
         }
     }
 
@@ -455,7 +510,13 @@ impl Controller {
     fn demote_local(&mut self, epoch: u64, reason: &str, out: &mut Vec<Action>) {
         let op = self.op();
         self.demotion = Some(op);
-        out.push(Action::Transition { op, rm: self.cfg.rm_id.clone(), to: TargetState::Standby, epoch, reason: reason.into() });
+        out.push(Action::Transition {
+            op,
+            rm: self.cfg.rm_id.clone(),
+            to: TargetState::Standby,
+            epoch,
+            reason: reason.into(),
+        });
     }
 
     fn begin_promotion(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -489,7 +550,14 @@ impl Controller {
         let Some(Step::ReadingState { .. }) = self.step_for(op) else { return };
         let snap = match result {
             Ok(s) => s,
-            Err(e) => return self.block(now, K::CorruptState, format!("controller state cannot be trusted, promoting nobody: {e}"), out),
+            Err(e) => {
+                return self.block(
+                    now,
+                    K::CorruptState,
+                    format!("controller state cannot be trusted, promoting nobody: {e}"),
+                    out,
+                )
+            }
         };
         self.epoch = self.epoch.max(snap.state.epoch);
         let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
@@ -515,7 +583,15 @@ impl Controller {
         (next < self.cfg.fence_methods.len()).then_some(FenceStep::Method(next))
     }
 
-    fn fence_or_give_up(&mut self, now: Instant, snap: Box<StateSnapshot>, target: RmId, step: Option<FenceStep>, last_error: String, out: &mut Vec<Action>) {
+    fn fence_or_give_up(
+        &mut self,
+        now: Instant,
+        snap: Box<StateSnapshot>,
+        target: RmId,
+        step: Option<FenceStep>,
+        last_error: String,
+        out: &mut Vec<Action>,
+    ) {
         match step {
             Some(step) => {
                 let op = self.op();
@@ -529,7 +605,9 @@ impl Controller {
                 out.push(ann(K::FencingFailed, self.epoch, format!("could not fence {target} ({last_error}); promoting anyway because fencing.promote_unfenced is true")));
                 self.write_state(now, *snap, "unfenced (promote_unfenced)", false, out);
             }
-            None => self.block(now, K::FencingFailed, format!("could not fence {target}: {last_error}; not promoting"), out),
+            None => {
+                self.block(now, K::FencingFailed, format!("could not fence {target}: {last_error}; not promoting"), out)
+            }
         }
     }
 
@@ -554,7 +632,14 @@ impl Controller {
         }
     }
 
-    fn write_state(&mut self, now: Instant, snap: StateSnapshot, fenced_by: &str, verify_store: bool, out: &mut Vec<Action>) {
+    fn write_state(
+        &mut self,
+        now: Instant,
+        snap: StateSnapshot,
+        fenced_by: &str,
+        verify_store: bool,
+        out: &mut Vec<Action>,
+    ) {
         let Some(own_znode) = self.own_znode() else { return };
         let epoch = snap.state.epoch + 1;
         let previous = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone());
@@ -592,9 +677,9 @@ impl Controller {
             gen: self.gen,
             own_znode,
             expected_version: snap.version,
-            state,
+            state: Box::new(state),
             breadcrumb: Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch },
-            history,
+            history: Box::new(history),
         });
     }
 
@@ -622,7 +707,9 @@ impl Controller {
                 out.push(ann(K::LostLeadership, self.epoch, format!("state write conflicted: {e}")));
                 out.push(Action::ReadElection { gen: self.gen });
             }
-            Err(WriteFailure::Unavailable(e)) => self.block(now, K::Blocked, format!("could not record the new epoch: {e}"), out),
+            Err(WriteFailure::Unavailable(e)) => {
+                self.block(now, K::Blocked, format!("could not record the new epoch: {e}"), out)
+            }
         }
     }
 
@@ -645,10 +732,7 @@ impl Controller {
                 self.role = Role::Follower;
                 out.push(ann(K::PromotionFailed, epoch, format!("transitionToActive failed: {e}; stepping aside")));
                 self.rejoin_at = Some(now + self.cfg.rejoin_delay);
-                if let Some(znode) = self.own_znode() {
-                    self.membership = Membership::Leaving;
-                    out.push(Action::LeaveElection { gen: self.gen, znode });
-                }
+                self.leave_election(out);
             }
         }
     }
@@ -661,7 +745,11 @@ impl Controller {
         self.step = None;
         if let Err(e) = result {
             // Rule 1: zk_state_store was the only confirmation and it did not hold.
-            out.push(ann(K::FencingFailed, epoch, format!("state store fencing not confirmed ({e}): demoting the local RM")));
+            out.push(ann(
+                K::FencingFailed,
+                epoch,
+                format!("state store fencing not confirmed ({e}): demoting the local RM"),
+            ));
             self.demote_local(epoch, "state store fencing not verified", out);
             self.block(now, K::Blocked, format!("state store fencing not verified: {e}"), out);
         }

@@ -30,7 +30,9 @@ pub enum RmHealth {
     Unknown,
     Healthy,
     /// Timed out fewer than `hung_after` times in a row: still trusted.
-    Slow { misses: u32 },
+    Slow {
+        misses: u32,
+    },
     Hung,
     Unhealthy,
     Dead,

@@ -9,7 +9,9 @@
 use serde::Serialize;
 
 use super::health::ProbeOutcome;
-use super::types::{Breadcrumb, Candidate, ClusterState, HistoryEntry, OpId, PeerHealth, RmId, SessionGen, StateSnapshot};
+use super::types::{
+    Breadcrumb, Candidate, ClusterState, HistoryEntry, OpId, PeerHealth, RmId, SessionGen, StateSnapshot,
+};
 
 /// Something the core must know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,9 +96,9 @@ pub enum Action {
         gen: SessionGen,
         own_znode: String,
         expected_version: Option<i32>,
-        state: ClusterState,
+        state: Box<ClusterState>,
         breadcrumb: Breadcrumb,
-        history: HistoryEntry,
+        history: Box<HistoryEntry>,
     },
     /// zk adapter: publish our RM's health under `/health/<rm-id>` (best effort, no answer).
     PublishHealth { gen: SessionGen, health: PeerHealth },

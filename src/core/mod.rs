@@ -10,5 +10,8 @@ pub mod health;
 pub mod io;
 pub mod types;
 
+#[cfg(test)]
+mod sim_tests;
+
 pub use controller::{Controller, CoreConfig, FenceMethodKind, Role, Status};
 pub use io::{Action, Event};
