@@ -12,6 +12,8 @@ pub mod types;
 
 #[cfg(test)]
 mod sim_tests;
+#[cfg(test)]
+mod sim_world;
 
 pub use controller::{Controller, CoreConfig, FenceMethodKind, Role, Status};
 pub use io::{Action, Event};

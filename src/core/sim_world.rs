@@ -1,0 +1,391 @@
+//! An in-memory world for testing the core: 2–3 controllers, a model of ZooKeeper (sessions,
+//! sequential ephemeral nodes, the versioned state znode, the breadcrumb), model RMs that can die
+//! or hang, and virtual time. It executes the core's actions the way the adapters would, and
+//! records a violation whenever a promotion breaks a safety rule:
+//!
+//! - rule 1: never two RMs told ACTIVE in one epoch; never a promotion while another RM is
+//!   ACTIVE and not fenced;
+//! - rule 3: never a promotion without a live session holding the election.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::budget::FailoverBudget;
+use super::controller::{Controller, CoreConfig, FenceMethodKind, Role};
+use super::health::ProbeOutcome;
+use super::io::{Action, Event, FenceStep, TargetState, WriteFailure};
+use super::types::*;
+use crate::hadoop_ipc::HaState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Proc {
+    Alive,
+    Hung,
+    Dead,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ModelRm {
+    pub(super) state: HaState,
+    pub(super) proc: Proc,
+    /// Fenced by the state store or a method while it could not answer: it must not be active
+    /// when it comes back.
+    pub(super) fenced: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sess {
+    Connected,
+    Disconnected,
+    Expired,
+}
+
+pub(super) struct Node {
+    pub(super) rm: RmId,
+    pub(super) ctl: Option<Controller>,
+    pub(super) session: Option<(SessionGen, i64)>,
+    /// ZooKeeper answers arrive in order (one connection); RM and fencing answers too.
+    pub(super) zk_q: VecDeque<Event>,
+    pub(super) io_q: VecDeque<Event>,
+}
+
+pub(super) struct World {
+    pub(super) t0: Instant,
+    pub(super) now_ms: u64,
+    pub(super) sessions: HashMap<i64, Sess>,
+    pub(super) next_session: i64,
+    pub(super) next_seq: u64,
+    pub(super) election: BTreeMap<u64, Candidate>,
+    pub(super) state: ClusterState,
+    pub(super) version: Option<i32>,
+    pub(super) breadcrumb: Option<Breadcrumb>,
+    pub(super) rms: BTreeMap<RmId, ModelRm>,
+    pub(super) nodes: Vec<Node>,
+    pub(super) promoted_epochs: HashMap<u64, RmId>,
+    pub(super) violations: Vec<String>,
+    /// The state znode holds bytes that do not parse.
+    pub(super) corrupt: bool,
+}
+
+pub(super) fn cfg(rm: &str) -> CoreConfig {
+    CoreConfig {
+        rm_id: rm.into(),
+        probe_interval: Duration::from_millis(1000),
+        hung_after: 3,
+        unhealthy_after: 1,
+        fence_methods: vec![FenceMethodKind::ZkStateStore],
+        promote_unfenced: false,
+        budget: FailoverBudget { max: 1000, window_ms: 60_000, cooldown_ms: 0 },
+        self_fence_after: Duration::from_millis(2000),
+        rejoin_delay: Duration::from_millis(1000),
+        retry_initial: Duration::from_millis(500),
+        retry_max: Duration::from_millis(5000),
+        peer_report_fresh_ms: 10_000,
+    }
+}
+
+impl World {
+    pub(super) fn new(n: usize) -> Self {
+        let t0 = Instant::now();
+        let mut w = World {
+            t0,
+            now_ms: 0,
+            sessions: HashMap::new(),
+            next_session: 100,
+            next_seq: 0,
+            election: BTreeMap::new(),
+            state: ClusterState::default(),
+            version: None,
+            breadcrumb: None,
+            rms: BTreeMap::new(),
+            nodes: Vec::new(),
+            promoted_epochs: HashMap::new(),
+            violations: Vec::new(),
+            corrupt: false,
+        };
+        for i in 1..=n {
+            let rm = format!("rm{i}");
+            w.rms.insert(rm.clone(), ModelRm { state: HaState::Standby, proc: Proc::Alive, fenced: false });
+            w.nodes.push(Node { rm, ctl: None, session: None, zk_q: VecDeque::new(), io_q: VecDeque::new() });
+        }
+        for i in 0..n {
+            w.start_controller(i);
+        }
+        w
+    }
+
+    pub(super) fn now(&self) -> Instant {
+        self.t0 + Duration::from_millis(self.now_ms)
+    }
+
+    pub(super) fn start_controller(&mut self, i: usize) {
+        self.start_controller_with(i, cfg(&self.nodes[i].rm));
+    }
+
+    pub(super) fn start_controller_with(&mut self, i: usize, cfg: CoreConfig) {
+        let now = self.now();
+        let mut ctl = Controller::new(cfg, now);
+        let actions = ctl.start(now);
+        self.nodes[i].ctl = Some(ctl);
+        self.nodes[i].session = None;
+        self.nodes[i].zk_q.clear();
+        self.nodes[i].io_q.clear();
+        self.execute(i, actions);
+    }
+
+    pub(super) fn session_state(&self, i: usize) -> Option<Sess> {
+        self.nodes[i].session.and_then(|(_, id)| self.sessions.get(&id).copied())
+    }
+
+    pub(super) fn views_changed(&mut self) {
+        let view: Vec<Candidate> = self.election.values().cloned().collect();
+        for n in &mut self.nodes {
+            if let (Some(_), Some((gen, id))) = (&n.ctl, n.session) {
+                if self.sessions.get(&id) == Some(&Sess::Connected) {
+                    n.zk_q.push_back(Event::ElectionView { gen, candidates: view.clone() });
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_promotion(&mut self, i: usize, rm: &RmId, epoch: u64) {
+        if let Some(other) = self.promoted_epochs.insert(epoch, rm.clone()) {
+            self.violations.push(format!("rule 1: epoch {epoch} promoted both {other} and {rm}"));
+        }
+        let Some((_, sid)) = self.nodes[i].session else {
+            return self.violations.push(format!("rule 3: {rm} promoted without a session"));
+        };
+        if self.sessions.get(&sid) == Some(&Sess::Expired) {
+            self.violations.push(format!("rule 3: {rm} promoted with an expired session"));
+        }
+        match self.election.values().next() {
+            Some(c) if c.owner == sid => {}
+            other => self.violations.push(format!("rule 3: {rm} promoted while the lowest node is {other:?}")),
+        }
+        for (other, m) in &self.rms {
+            if other != rm && m.state == HaState::Active && !(m.fenced && m.proc != Proc::Alive) {
+                self.violations.push(format!("rule 1: {rm} promoted while {other} is ACTIVE and not fenced ({m:?})"));
+            }
+        }
+    }
+
+    pub(super) fn execute(&mut self, i: usize, actions: Vec<Action>) {
+        for a in actions {
+            self.execute_one(i, a);
+        }
+    }
+
+    pub(super) fn zk_usable(&self, i: usize, gen: SessionGen) -> Option<i64> {
+        let (g, id) = self.nodes[i].session?;
+        (g == gen && self.sessions.get(&id) == Some(&Sess::Connected)).then_some(id)
+    }
+
+    pub(super) fn execute_one(&mut self, i: usize, a: Action) {
+        let rm_id = self.nodes[i].rm.clone();
+        match a {
+            Action::OpenSession { gen } => {
+                self.next_session += 1;
+                let id = self.next_session;
+                self.sessions.insert(id, Sess::Connected);
+                self.nodes[i].session = Some((gen, id));
+                self.nodes[i].zk_q.push_back(Event::SessionConnected { gen, session_id: id });
+            }
+            Action::JoinElection { gen } => match self.zk_usable(i, gen) {
+                Some(id) => {
+                    self.next_seq += 1;
+                    let znode = format!("{rm_id}_g-n_{:010}", self.next_seq);
+                    self.election.insert(
+                        self.next_seq,
+                        Candidate { znode: znode.clone(), rm_id, seq: self.next_seq, owner: id },
+                    );
+                    self.nodes[i].zk_q.push_back(Event::Joined { gen, znode });
+                    self.views_changed();
+                }
+                None => self.nodes[i].zk_q.push_back(Event::JoinFailed { gen, reason: "not connected".into() }),
+            },
+            Action::LeaveElection { gen, znode } => {
+                if self.zk_usable(i, gen).is_some() {
+                    self.election.retain(|_, c| c.znode != znode);
+                    self.nodes[i].zk_q.push_back(Event::Left { gen });
+                    self.views_changed();
+                }
+            }
+            Action::ReadElection { gen } => {
+                if self.zk_usable(i, gen).is_some() {
+                    let candidates = self.election.values().cloned().collect();
+                    self.nodes[i].zk_q.push_back(Event::ElectionView { gen, candidates });
+                }
+            }
+            Action::ReadState { op, gen } => {
+                let result = match self.zk_usable(i, gen) {
+                    Some(_) if self.corrupt => Err("state znode is not valid JSON".into()),
+                    Some(_) => Ok(StateSnapshot {
+                        state: self.state.clone(),
+                        version: self.version,
+                        breadcrumb: self.breadcrumb.clone(),
+                        peer_health: vec![],
+                        read_at_ms: self.now_ms,
+                    }),
+                    None => Err("ZooKeeper unavailable".into()),
+                };
+                self.nodes[i].zk_q.push_back(Event::StateRead { op, result });
+            }
+            Action::WriteState { op, gen, own_znode, expected_version, state, breadcrumb, .. } => {
+                let result = match self.zk_usable(i, gen) {
+                    None => Err(WriteFailure::Unavailable("not connected".into())),
+                    Some(id) if !self.election.values().any(|c| c.znode == own_znode && c.owner == id) => {
+                        Err(WriteFailure::Conflict("own node gone".into()))
+                    }
+                    Some(_) if expected_version != self.version => Err(WriteFailure::Conflict("bad version".into())),
+                    Some(_) => {
+                        self.state = *state;
+                        self.version = Some(self.version.map_or(0, |v| v + 1));
+                        self.breadcrumb = Some(breadcrumb);
+                        Ok(())
+                    }
+                };
+                self.nodes[i].zk_q.push_back(Event::StateWritten { op, result });
+            }
+            Action::PublishHealth { .. } | Action::Announce(_) => {}
+            Action::Probe { op } => {
+                let m = &self.rms[&rm_id];
+                let outcome = match m.proc {
+                    Proc::Alive => ProbeOutcome::Healthy { state: m.state },
+                    Proc::Hung => ProbeOutcome::TimedOut,
+                    Proc::Dead => ProbeOutcome::Refused,
+                };
+                self.nodes[i].io_q.push_back(Event::Probed { op, outcome });
+            }
+            Action::Transition { op, rm, to, epoch, .. } => {
+                if to == TargetState::Active {
+                    self.check_promotion(i, &rm, epoch);
+                }
+                let result = self.transition(&rm, to);
+                self.nodes[i].io_q.push_back(Event::TransitionDone { op, result });
+            }
+            Action::Fence { op, target, step, .. } => {
+                let result = match step {
+                    FenceStep::Graceful => self.transition(&target, TargetState::Standby),
+                    FenceStep::Method(_) => {
+                        // zk_state_store: the new active takes the store; the target can no
+                        // longer write and demotes itself as soon as it runs.
+                        if let Some(m) = self.rms.get_mut(&target) {
+                            m.fenced = true;
+                            if m.proc == Proc::Alive {
+                                m.state = HaState::Standby;
+                            }
+                        }
+                        Ok(())
+                    }
+                };
+                self.nodes[i].io_q.push_back(Event::FenceDone { op, result });
+            }
+            Action::VerifyStoreFence { op, .. } => {
+                self.nodes[i].io_q.push_back(Event::StoreFenceVerified { op, result: Ok(()) })
+            }
+        }
+    }
+
+    pub(super) fn transition(&mut self, rm: &str, to: TargetState) -> Result<(), String> {
+        let Some(m) = self.rms.get_mut(rm) else { return Err("unknown rm".into()) };
+        match m.proc {
+            Proc::Alive => {
+                m.state = if to == TargetState::Active { HaState::Active } else { HaState::Standby };
+                if to == TargetState::Active {
+                    m.fenced = false;
+                }
+                Ok(())
+            }
+            Proc::Hung => Err("timed out".into()),
+            Proc::Dead => Err("connection refused".into()),
+        }
+    }
+
+    /// Delivers the head of one queue of controller `i` (zk if `zk`, else io).
+    pub(super) fn deliver(&mut self, i: usize, zk: bool) {
+        let ev = if zk { self.nodes[i].zk_q.pop_front() } else { self.nodes[i].io_q.pop_front() };
+        let Some(ev) = ev else { return };
+        self.step(i, ev);
+    }
+
+    pub(super) fn step(&mut self, i: usize, ev: Event) {
+        let now = self.now();
+        let Some(ctl) = self.nodes[i].ctl.as_mut() else { return };
+        let actions = ctl.step(now, ev);
+        self.execute(i, actions);
+    }
+
+    pub(super) fn tick_all(&mut self, ms: u64) {
+        self.now_ms += ms;
+        for i in 0..self.nodes.len() {
+            self.step(i, Event::Tick);
+        }
+    }
+
+    /// Delivers every queued answer (bounded), without moving time.
+    pub(super) fn drain(&mut self) {
+        for _ in 0..200 {
+            let busy: Vec<(usize, bool)> = (0..self.nodes.len())
+                .flat_map(|i| [(i, true), (i, false)])
+                .filter(|(i, zk)| if *zk { !self.nodes[*i].zk_q.is_empty() } else { !self.nodes[*i].io_q.is_empty() })
+                .collect();
+            let Some(&(i, zk)) = busy.first() else { break };
+            self.deliver(i, zk);
+        }
+    }
+
+    /// `rounds` times: deliver everything queued, then move time 250 ms forward.
+    pub(super) fn settle(&mut self, rounds: usize) {
+        for _ in 0..rounds {
+            self.drain();
+            self.tick_all(250);
+        }
+        self.drain();
+    }
+
+    pub(super) fn expire_session_of(&mut self, i: usize) {
+        if let Some((gen, id)) = self.nodes[i].session {
+            self.sessions.insert(id, Sess::Expired);
+            self.election.retain(|_, c| c.owner != id);
+            self.nodes[i].zk_q.push_back(Event::SessionExpired { gen });
+            self.views_changed();
+        }
+    }
+
+    pub(super) fn disconnect(&mut self, i: usize) {
+        if let Some((gen, id)) = self.nodes[i].session {
+            if self.sessions.get(&id) == Some(&Sess::Connected) {
+                self.sessions.insert(id, Sess::Disconnected);
+                self.nodes[i].zk_q.push_back(Event::SessionDisconnected { gen });
+            }
+        }
+    }
+
+    pub(super) fn reconnect(&mut self, i: usize) {
+        if let Some((gen, id)) = self.nodes[i].session {
+            if self.sessions.get(&id) == Some(&Sess::Disconnected) {
+                self.sessions.insert(id, Sess::Connected);
+                self.nodes[i].zk_q.push_back(Event::SessionConnected { gen, session_id: id });
+            }
+        }
+    }
+
+    pub(super) fn kill_controller(&mut self, i: usize) {
+        self.nodes[i].ctl = None;
+        self.nodes[i].zk_q.clear();
+        self.nodes[i].io_q.clear();
+    }
+
+    pub(super) fn active_rms(&self) -> Vec<RmId> {
+        self.rms
+            .iter()
+            .filter(|(_, m)| m.state == HaState::Active && m.proc == Proc::Alive)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    pub(super) fn role(&self, i: usize) -> Option<Role> {
+        self.nodes[i].ctl.as_ref().map(|c| c.status().role)
+    }
+}
+
