@@ -21,6 +21,10 @@ async fn main() {
                 }
             }
         }
+        Command::CheckConfig(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::check_config::run(args)
+        }
     };
     std::process::exit(code);
 }

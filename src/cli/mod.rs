@@ -3,6 +3,7 @@
 //! Owns: flags, help texts and exit codes. Must not: hold logic a test would want to call
 //! without a process (that lives in the library modules).
 
+pub mod check_config;
 pub mod rm_admin;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     RmAdmin(rm_admin::RmAdminArgs),
     /// Run one simulated ResourceManager (for the demo and tests).
     SimRm(crate::sim::SimRmArgs),
+    /// Validate a config file and print its timing budget.
+    CheckConfig(check_config::CheckConfigArgs),
 }
 
 /// Sets up tracing on stderr; `RUST_LOG` overrides the default level.

@@ -1,0 +1,230 @@
+//! `rmfc check-config -c FILE`: loads and validates a config file, prints what it describes, the
+//! timing budget its settings imply and every warning. Exit 0 when the file is valid (warnings
+//! included), 1 when it is not (every problem on stderr as `path: reason`).
+//!
+//! Owns: the command's output. Must not: contact ZooKeeper or an RM (it may run on a workstation),
+//! or decide anything about validity itself (that is `crate::config`).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use humantime::format_duration as fmt;
+use serde_json::{json, Value};
+
+use crate::config::{Config, ConfigError, TimingBudget, Warning};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckConfigArgs {
+    /// The config file to check (YAML; see config.example.yaml).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: PathBuf,
+    /// Print the result as JSON on stdout instead of text (errors still go to stderr too).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(args: CheckConfigArgs) -> i32 {
+    let file = args.config.display().to_string();
+    match Config::load(&args.config) {
+        Err(e) => {
+            eprintln!("rmfc check-config: {e}");
+            if args.json {
+                emit(&format!("{:#}\n", error_json(&file, &e)));
+            }
+            1
+        }
+        Ok(cfg) => {
+            let mut warnings = cfg.lint();
+            warnings.extend(cfg.check_files());
+            let budget = cfg.timing_budget();
+            if args.json {
+                emit(&format!("{:#}\n", summary_json(&file, &cfg, &budget, &warnings)));
+            } else {
+                emit(&summary_text(&file, &cfg, &budget, &warnings));
+            }
+            0
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not worth a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// The human-readable report of a valid config.
+pub fn summary_text(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &[Warning]) -> String {
+    let mut out = String::new();
+    let zk = &cfg.zookeeper;
+    let _ = writeln!(out, "{file}: valid");
+    let _ = writeln!(out, "cluster:   {} (znodes under {})", cfg.cluster_id, cfg.cluster_znode());
+    let _ = writeln!(out, "this RM:   {}", cfg.rm_id);
+    let _ = writeln!(out, "RMs:");
+    let width = cfg.resource_managers.keys().map(String::len).max().unwrap_or(0);
+    for (id, rm) in &cfg.resource_managers {
+        let this = if *id == cfg.rm_id { "  (this RM)" } else { "" };
+        let _ = writeln!(out, "  {id:<width$}  admin {}  web {}{this}", rm.admin_address, rm.web_address);
+    }
+    let granted = if budget.effective_session_timeout == zk.session_timeout {
+        String::new()
+    } else {
+        format!(" (the servers will grant {})", fmt(budget.effective_session_timeout))
+    };
+    let _ = writeln!(out, "ZooKeeper: {}  session {}{granted}", zk.connect, fmt(zk.session_timeout));
+    let methods: Vec<&str> = cfg.fencing.methods.iter().map(|m| m.type_name()).collect();
+    let _ = writeln!(
+        out,
+        "fencing:   graceful ({}), then {}",
+        fmt(cfg.fencing.graceful_timeout),
+        if methods.is_empty() { "nothing".to_string() } else { methods.join(", ") }
+    );
+
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Timing budget (worst cases; failover = detect + fence + transition.timeout {}):",
+        fmt(budget.promotion_worst)
+    );
+    let rows: Vec<[String; 4]> = budget
+        .kinds
+        .iter()
+        .map(|k| {
+            [
+                k.kind.describe().to_string(),
+                fmt(k.detect).to_string(),
+                fmt(k.fence).to_string(),
+                fmt(k.failover).to_string(),
+            ]
+        })
+        .collect();
+    let header = ["failure", "detect", "fence", "failover"].map(str::to_string);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| std::iter::once(&header).chain(&rows).map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "  {}", line.join("  ").trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "  self-fencing after losing ZooKeeper: {} (must stay under the session, {})",
+        fmt(budget.self_fence_worst),
+        fmt(budget.effective_session_timeout)
+    );
+    if let Some(verify) = budget.store_verify {
+        let _ = writeln!(out, "  zk_state_store check after a promotion: up to {}", fmt(verify));
+    }
+
+    if !warnings.is_empty() {
+        let _ = writeln!(out);
+    }
+    for w in warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The same report as JSON (durations in milliseconds).
+pub fn summary_json(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &[Warning]) -> Value {
+    let rms: serde_json::Map<String, Value> = cfg
+        .resource_managers
+        .iter()
+        .map(|(id, rm)| (id.clone(), json!({ "admin_address": rm.admin_address, "web_address": rm.web_address })))
+        .collect();
+    let kinds: Vec<Value> = budget
+        .kinds
+        .iter()
+        .map(|k| {
+            json!({
+                "kind": k.kind.name(),
+                "detect_ms": ms(k.detect),
+                "fence_ms": ms(k.fence),
+                "failover_ms": ms(k.failover),
+            })
+        })
+        .collect();
+    json!({
+        "file": file,
+        "valid": true,
+        "cluster_id": cfg.cluster_id,
+        "rm_id": cfg.rm_id,
+        "cluster_znode": cfg.cluster_znode(),
+        "resource_managers": rms,
+        "zookeeper": {
+            "connect": cfg.zookeeper.connect,
+            "session_timeout_ms": ms(cfg.zookeeper.session_timeout),
+        },
+        "timing_budget": {
+            "kinds": kinds,
+            "fencing_worst_ms": ms(budget.fencing_worst),
+            "promotion_worst_ms": ms(budget.promotion_worst),
+            "failover_worst_ms": ms(budget.failover_worst),
+            "effective_session_timeout_ms": ms(budget.effective_session_timeout),
+            "self_fence_worst_ms": ms(budget.self_fence_worst),
+            "store_verify_ms": budget.store_verify.map(ms),
+        },
+        "warnings": warnings.iter().map(|w| json!({ "key": w.key, "message": w.message })).collect::<Vec<_>>(),
+    })
+}
+
+fn error_json(file: &str, e: &ConfigError) -> Value {
+    let errors: Vec<Value> = match e {
+        ConfigError::Read { source, .. } => {
+            vec![json!({ "path": "(file)", "reason": format!("cannot read: {source}") })]
+        }
+        ConfigError::Invalid { problems, .. } => {
+            problems.iter().map(|p| json!({ "path": p.path, "reason": p.reason })).collect()
+        }
+    };
+    json!({ "file": file, "valid": false, "errors": errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../config.example.yaml");
+
+    #[test]
+    fn the_text_report_shows_the_cluster_and_one_budget_line_per_failure_kind() {
+        let cfg = Config::from_yaml_str(EXAMPLE).unwrap();
+        let warnings = vec![Warning { key: "a.b".into(), message: "look".into() }];
+        let text = summary_text("x.yaml", &cfg, &cfg.timing_budget(), &warnings);
+        for want in [
+            "x.yaml: valid\n",
+            "cluster:   yarn-prod (znodes under /rmfc/yarn-prod)\n",
+            "this RM:   rm1\n",
+            "  rm1  admin rm1.example.com:8033  web http://rm1.example.com:8088  (this RM)\n",
+            "  rm2  admin rm2.example.com:8033  web http://rm2.example.com:8088\n",
+            "fencing:   graceful (5s), then zk_state_store\n",
+            "Timing budget (worst cases; failover = detect + fence + transition.timeout 1m):\n",
+            "  failure          detect  fence  failover\n",
+            "  RM process dead  4s      0s     1m 4s\n",
+            "  RM hung          12s     5s     1m 17s\n",
+            "  RM unhealthy     4s      5s     1m 9s\n",
+            "  controller lost  13s     5s     1m 18s\n",
+            "  self-fencing after losing ZooKeeper: 9s 500ms",
+            "\nwarning: a.b: look\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_json_report_carries_the_budget_in_milliseconds() {
+        let cfg = Config::from_yaml_str(EXAMPLE).unwrap();
+        let v = summary_json("x.yaml", &cfg, &cfg.timing_budget(), &[]);
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["timing_budget"]["kinds"][1]["kind"], "hung_rm");
+        assert_eq!(v["timing_budget"]["kinds"][1]["detect_ms"], 12_000);
+        assert_eq!(v["timing_budget"]["failover_worst_ms"], 78_000);
+        assert_eq!(v["resource_managers"]["rm2"]["admin_address"], "rm2.example.com:8033");
+    }
+}
