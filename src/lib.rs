@@ -3,11 +3,18 @@
 //! - [`hadoop_ipc`]: Hadoop IPC v9 and `HAServiceProtocol`, client and server.
 //! - [`config`]: the YAML configuration, its validation and the timing budget it implies.
 //! - [`core`]: the pure decision core (no I/O, no clock).
+//! - [`rm`]: the RM as the core sees it: probes and transitions.
+//! - [`fence`]: the fencing chain's steps.
+//! - [`zk`]: the ZooKeeper adapter: session, election znodes, CAS state, journal, health.
 //! - [`sim`]: a simulated ResourceManager for the demo and the tests.
 //! - [`cli`]: the command-line front ends.
 
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod daemon;
+pub mod fence;
 pub mod hadoop_ipc;
+pub mod rm;
 pub mod sim;
+pub mod zk;

@@ -21,6 +21,7 @@ async fn main() {
                 }
             }
         }
+        Command::Run(args) => rmfc::cli::run::run(args, cli.log_format).await,
         Command::CheckConfig(args) => {
             init_logging(cli.log_format, "warn");
             rmfc::cli::check_config::run(args)

@@ -4,6 +4,7 @@
 //! without a process (that lives in the library modules).
 
 pub mod check_config;
+pub mod run;
 pub mod rm_admin;
 
 use clap::{Parser, Subcommand};
@@ -37,13 +38,16 @@ pub enum Command {
     SimRm(crate::sim::SimRmArgs),
     /// Validate a config file and print its timing budget.
     CheckConfig(check_config::CheckConfigArgs),
+    /// Run the failover controller beside the local RM.
+    Run(run::RunArgs),
 }
 
 /// Sets up tracing on stderr; `RUST_LOG` overrides the default level.
 pub fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -5,6 +5,7 @@
 //! that is missing makes the test fail loudly with the command that installs it.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod hadoop;
 pub mod procs;
 pub mod sim;

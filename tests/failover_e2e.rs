@@ -1,0 +1,162 @@
+//! Automatic failover end to end: real ZooKeeper, `rmfc sim-rm` processes with the fenced
+//! ZooKeeper state store, and `rmfc run` controllers, with faults injected from outside. Every
+//! test asserts, from the simulated RMs' journals, that no two RMs ever accepted state-store
+//! writes in overlapping intervals, and that an active RM exists again within a generous deadline.
+
+mod support;
+
+use std::time::Duration;
+
+use support::cluster::{Cluster, ClusterOptions};
+use support::wait::wait_until;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn cluster(rms: usize) -> Cluster {
+    Cluster::start(ClusterOptions { rms, ..ClusterOptions::default() })
+}
+
+#[test]
+fn start_up_elects_exactly_one_active_with_two_and_three_rms() {
+    for n in [2, 3] {
+        let c = cluster(n);
+        let active = c.wait_one_active(DEADLINE, None);
+        // It stays that way: a second look finds the same single active.
+        wait_until("the active RM to write to its store", DEADLINE, || {
+            c.rms[active].events().iter().any(|e| matches!(e.kind, rmfc::sim::events::SimEventKind::Write { .. }))
+        });
+        assert_eq!(c.active_rms(), vec![active]);
+        c.assert_no_split_brain();
+    }
+}
+
+#[test]
+fn kill_9_of_the_active_rm_promotes_another() {
+    for n in [2, 3] {
+        let mut c = cluster(n);
+        let first = c.wait_one_active(DEADLINE, None);
+        c.rms[first].kill();
+        let second = c.wait_one_active(DEADLINE, Some(first));
+        assert_ne!(first, second);
+        c.assert_no_split_brain();
+    }
+}
+
+#[test]
+fn a_hung_active_rm_is_replaced_and_comes_back_standby() {
+    for n in [2, 3] {
+        let c = cluster(n);
+        let first = c.wait_one_active(DEADLINE, None);
+        c.rms[first].stop();
+        let second = c.wait_one_active(DEADLINE, Some(first));
+        c.rms[first].cont();
+        wait_until("the old active to come back STANDBY", DEADLINE, || c.rms[first].ha_state().as_deref() == Some("standby"));
+        assert_eq!(c.wait_one_active(DEADLINE, None), second);
+        c.assert_no_split_brain();
+    }
+}
+
+#[test]
+fn kill_9_of_the_active_controller_fences_its_rm_gracefully_and_promotes_another() {
+    for n in [2, 3] {
+        let mut c = cluster(n);
+        let first = c.wait_one_active(DEADLINE, None);
+        c.kill_controller(first);
+        let second = c.wait_one_active(DEADLINE, Some(first));
+        assert_ne!(first, second);
+        assert_eq!(c.rms[first].ha_state().as_deref(), Some("standby"), "the orphaned RM was demoted");
+        c.assert_no_split_brain();
+    }
+}
+
+#[test]
+fn a_controller_restart_keeps_exactly_one_active() {
+    let mut c = cluster(2);
+    let first = c.wait_one_active(DEADLINE, None);
+    c.stop_controller(first);
+    c.start_controller(first);
+    c.wait_one_active(DEADLINE, None);
+    let other = 1 - first;
+    c.stop_controller(other);
+    c.start_controller(other);
+    c.wait_one_active(DEADLINE, None);
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn the_leaders_session_expiring_while_its_rm_is_healthy_moves_the_active() {
+    let c = cluster(2);
+    let first = c.wait_one_active(DEADLINE, None);
+    // A frozen controller stops heartbeating: its session expires (4 s) and the other takes over;
+    // the frozen controller's RM is fenced by the store and drops to standby by itself.
+    c.controller_signal(first, "STOP");
+    let second = c.wait_one_active(DEADLINE, Some(first));
+    c.controller_signal(first, "CONT");
+    wait_until("the old controller to notice and keep its RM standby", DEADLINE, || {
+        c.rms[first].ha_state().as_deref() == Some("standby")
+    });
+    assert_eq!(c.wait_one_active(DEADLINE, None), second);
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn losing_a_zookeeper_ensemble_node_keeps_an_active_rm() {
+    let mut c = Cluster::start(ClusterOptions { rms: 3, ensemble: true, ..ClusterOptions::default() });
+    c.wait_one_active(DEADLINE, None);
+    let support::cluster::Zk::Ensemble(zk) = &mut c.zk else { unreachable!() };
+    let leader = zk.wait_leader(DEADLINE);
+    zk.kill(leader);
+    c.wait_one_active(DEADLINE, None);
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn an_rm_that_demotes_itself_is_noticed_and_an_active_restored() {
+    let c = cluster(2);
+    let first = c.wait_one_active(DEADLINE, None);
+    // Behind the controller's back (an RM fatal event, an operator): the active goes standby.
+    assert_eq!(c.rms[first].rm_admin(&["transition-to-standby", "--source", "forced"]).0, 0);
+    wait_until("an active RM again", DEADLINE, || c.active_rms().len() == 1);
+    assert!(c.controller_log(first).contains("demoted itself"), "drift is reported:\n{}", c.controller_log(first));
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn failed_fencing_blocks_promotion() {
+    let mut c = Cluster::start(ClusterOptions {
+        rms: 2,
+        extra_yaml: "fencing:\n  graceful_timeout: 1s\n  methods:\n    - { type: shell, command: \"exit 1\", timeout: 5s }\n"
+            .into(),
+        ..ClusterOptions::default()
+    });
+    let first = c.wait_one_active(DEADLINE, None);
+    let other = 1 - first;
+    // The active RM hangs and its controller dies: graceful fencing times out, the only method
+    // fails, so the other controller must not promote its RM.
+    c.rms[first].stop();
+    c.kill_controller(first);
+    wait_until("the other controller to report that it cannot fence", DEADLINE, || {
+        c.controller_log(other).contains("could not fence")
+    });
+    assert_eq!(c.rms[other].ha_state().as_deref(), Some("standby"));
+    c.rms[first].cont();
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn the_failover_budget_stops_automatic_failover() {
+    let mut c = Cluster::start(ClusterOptions {
+        rms: 3,
+        extra_yaml: "failover:\n  budget: 1\n  window: 10m\n  cooldown: 1s\n".into(),
+        ..ClusterOptions::default()
+    });
+    let first = c.wait_one_active(DEADLINE, None);
+    c.rms[first].kill();
+    let second = c.wait_one_active(DEADLINE, Some(first));
+    c.rms[second].kill();
+    wait_until("a controller to refuse a second failover", DEADLINE, || {
+        (0..3).any(|i| c.controller_log(i).contains("failover budget exhausted"))
+    });
+    assert!(c.active_rms().is_empty(), "past the budget nobody is promoted");
+    c.assert_no_split_brain();
+}

@@ -1,0 +1,202 @@
+//! A whole rmfc cluster on this machine for end-to-end tests: a real ZooKeeper (standalone or a
+//! 3-node ensemble), N `rmfc sim-rm` processes with the fenced ZooKeeper state store, and N
+//! `rmfc run` controllers, one beside each RM. Faults come from outside, as in production:
+//! signals to processes, killed ZooKeeper nodes.
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use rmfc::sim::checker::{overlapping_writes, write_intervals};
+use rmfc::sim::events::SimEvent;
+
+use super::procs::{rmfc, signal};
+use super::sim::SimRmProcess;
+use super::wait::wait_for;
+use super::zk::{ZkEnsemble, ZkServer};
+
+pub enum Zk {
+    Standalone(ZkServer),
+    Ensemble(ZkEnsemble),
+}
+
+impl Zk {
+    pub fn connect_string(&self) -> String {
+        match self {
+            Zk::Standalone(z) => z.connect_string(),
+            Zk::Ensemble(z) => z.connect_string(),
+        }
+    }
+}
+
+/// Per-test knobs written into every controller's config.
+#[derive(Clone)]
+pub struct ClusterOptions {
+    pub rms: usize,
+    pub ensemble: bool,
+    /// Extra YAML appended to every controller config (e.g. a `failover:` or `fencing:` block).
+    pub extra_yaml: String,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions { rms: 2, ensemble: false, extra_yaml: String::new() }
+    }
+}
+
+pub struct ControllerProcess {
+    pub child: Child,
+    pub pid: u32,
+    pub log: PathBuf,
+}
+
+pub struct Cluster {
+    pub zk: Zk,
+    pub rms: Vec<SimRmProcess>,
+    pub controllers: Vec<Option<ControllerProcess>>,
+    dir: tempfile::TempDir,
+    opts: ClusterOptions,
+}
+
+/// Settings chosen so failures are noticed in a few seconds on a loaded 2-core machine.
+const BASE_YAML: &str = "
+health:
+  interval: 300ms
+  timeout: 1s
+  hung_after: 3
+transition:
+  timeout: 10s
+";
+
+/// Fencing defaults for tests, unless a test brings its own `fencing:` block.
+const BASE_FENCING_YAML: &str = "fencing:\n  graceful_timeout: 1s\n";
+
+impl Cluster {
+    pub fn start(opts: ClusterOptions) -> Self {
+        let zk = if opts.ensemble {
+            Zk::Ensemble(ZkEnsemble::builder().tick_time(500).start_ensemble(3))
+        } else {
+            Zk::Standalone(ZkServer::builder().tick_time(500).start())
+        };
+        let connect = zk.connect_string();
+        let rms = (1..=opts.rms)
+            .map(|i| SimRmProcess::start(&format!("rm{i}"), &["--zk", &connect, "--zk-session-timeout", "4s"]))
+            .collect();
+        let dir = tempfile::Builder::new().prefix("rmfc-e2e-").tempdir().expect("temp dir");
+        let mut c = Cluster { zk, rms, controllers: Vec::new(), dir, opts };
+        for i in 0..c.opts.rms {
+            c.controllers.push(None);
+            c.start_controller(i);
+        }
+        c
+    }
+
+    /// The config file of the controller beside RM `i` (0-based).
+    pub fn config_path(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("rmfc-rm{}.yaml", i + 1))
+    }
+
+    fn write_config(&self, i: usize) -> PathBuf {
+        let mut yaml = format!("cluster_id: e2e\nrm_id: rm{}\nresource_managers:\n", i + 1);
+        for (j, rm) in self.rms.iter().enumerate() {
+            yaml.push_str(&format!(
+                "  rm{}: {{ admin_address: \"{}\", web_address: \"http://{}\" }}\n",
+                j + 1,
+                rm.admin,
+                rm.web
+            ));
+        }
+        yaml.push_str(&format!(
+            "zookeeper:\n  connect: \"{}\"\n  root: /rmfc\n  session_timeout: 4s\n  server_tick_time: 500ms\n",
+            self.zk.connect_string()
+        ));
+        yaml.push_str(BASE_YAML);
+        if !self.opts.extra_yaml.contains("fencing:") {
+            yaml.push_str(BASE_FENCING_YAML);
+        }
+        yaml.push_str(&self.opts.extra_yaml);
+        let path = self.config_path(i);
+        std::fs::write(&path, yaml).expect("write config");
+        path
+    }
+
+    pub fn start_controller(&mut self, i: usize) {
+        let config = self.write_config(i);
+        let log = self.dir.path().join(format!("controller-rm{}.log", i + 1));
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let child = rmfc(&["run", "-c", config.to_str().expect("utf-8 path")])
+            .env("RUST_LOG", "info,rmfc=debug")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("dup log"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn rmfc run");
+        let pid = child.id();
+        self.controllers[i] = Some(ControllerProcess { child, pid, log });
+    }
+
+    /// SIGKILL: the controller vanishes; its session expires on the server later.
+    pub fn kill_controller(&mut self, i: usize) {
+        if let Some(mut c) = self.controllers[i].take() {
+            let _ = c.child.kill();
+            let _ = c.child.wait();
+        }
+    }
+
+    /// SIGTERM and wait: an orderly stop.
+    pub fn stop_controller(&mut self, i: usize) {
+        if let Some(mut c) = self.controllers[i].take() {
+            signal(c.pid, "TERM");
+            let _ = c.child.wait();
+        }
+    }
+
+    pub fn controller_signal(&self, i: usize, sig: &str) {
+        let c = self.controllers[i].as_ref().expect("controller running");
+        signal(c.pid, sig);
+    }
+
+    pub fn controller_log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("controller-rm{}.log", i + 1))).unwrap_or_default()
+    }
+
+    /// Indexes of the RMs that answer ACTIVE over IPC right now.
+    pub fn active_rms(&self) -> Vec<usize> {
+        (0..self.rms.len()).filter(|i| self.rms[*i].ha_state().as_deref() == Some("active")).collect()
+    }
+
+    /// Waits until exactly one RM (other than `not`) answers ACTIVE; returns it.
+    pub fn wait_one_active(&self, deadline: Duration, not: Option<usize>) -> usize {
+        wait_for("exactly one active RM", deadline, || match self.active_rms().as_slice() {
+            [one] if Some(*one) != not => Some(*one),
+            _ => None,
+        })
+    }
+
+    pub fn all_events(&self) -> Vec<SimEvent> {
+        self.rms.iter().flat_map(|r| r.events()).collect()
+    }
+
+    /// No two RMs ever accepted state-store writes in overlapping intervals.
+    pub fn assert_no_split_brain(&self) {
+        let ev = self.all_events();
+        let overlaps = overlapping_writes(&ev);
+        assert!(overlaps.is_empty(), "split brain: {overlaps:?}\nintervals: {:?}", write_intervals(&ev));
+    }
+
+    /// Dumps the controllers' logs (for a failing test's output).
+    pub fn dump_logs(&self) -> String {
+        (0..self.rms.len()).map(|i| format!("==== controller rm{} ====\n{}", i + 1, self.controller_log(i))).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.controllers.len() {
+            self.kill_controller(i);
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.dump_logs());
+        }
+    }
+}
