@@ -18,13 +18,29 @@ pub fn rmfc(args: &[&str]) -> Command {
     c
 }
 
-/// Sends `sig` (e.g. "STOP", "CONT", "KILL") to `pid`.
+/// Sends `sig` (e.g. "STOP", "CONT", "KILL") to `pid`. For STOP, returns only once every
+/// thread of the process is stopped (the signal takes effect asynchronously).
 pub fn signal(pid: u32, sig: &str) {
     let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
     match status {
         Ok(s) if s.success() => {}
         other => panic!("kill -{sig} {pid} failed: {other:?}"),
     }
+    if sig == "STOP" {
+        wait_stopped(pid);
+    }
+}
+
+/// Waits until every thread of `pid` is in state T (stopped).
+pub fn wait_stopped(pid: u32) {
+    super::wait::wait_until(&format!("every thread of {pid} to be stopped"), Duration::from_secs(5), || {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        tasks.flatten().all(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()) == Some('T')
+        })
+    });
 }
 
 /// An HTTP answer.

@@ -1,0 +1,163 @@
+//! One IPC probe of one RM (`getServiceStatus`, then `monitorHealth`, within one deadline) and
+//! the mapping of what happened onto the core's [`ProbeOutcome`]: connection refused is *dead*,
+//! no answer is *slow*, `HealthCheckFailedException` is *unhealthy*, anything else is an RM that
+//! answers in a way rmfc cannot use.
+//!
+//! Owns: that mapping (pure, tested here) and the probe connection's use. Must not: judge how
+//! many misses make an RM hung (the core's health tracker does).
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::core::health::ProbeOutcome;
+use crate::hadoop_ipc::{HaClient, HaError, HaState, HaStatus};
+
+/// What a failed call means for the probe; `state` is the HA state when the status call answered.
+pub(super) fn outcome_of_error(state: Option<HaState>, e: HaError) -> ProbeOutcome {
+    match e {
+        HaError::ProcessGone { .. } => ProbeOutcome::Refused,
+        HaError::Timeout { .. } => ProbeOutcome::TimedOut,
+        HaError::HealthCheckFailed { message, .. } => ProbeOutcome::Unhealthy { state, message },
+        other => ProbeOutcome::Failed { reason: other.to_string() },
+    }
+}
+
+/// The HA state the probe learnt, if any.
+pub(super) fn state_of(outcome: &ProbeOutcome) -> Option<HaState> {
+    match outcome {
+        ProbeOutcome::Healthy { state } => Some(*state),
+        ProbeOutcome::Unhealthy { state, .. } => *state,
+        _ => None,
+    }
+}
+
+/// Folds the REST result into the IPC outcome. IPC wins: a REST failure only matters when IPC
+/// found the RM healthy, and then makes it unhealthy (its web side is broken) with the reason.
+pub(super) fn combine(ipc: ProbeOutcome, rest: Result<(), String>) -> ProbeOutcome {
+    match (ipc, rest) {
+        (ProbeOutcome::Healthy { state }, Err(message)) => ProbeOutcome::Unhealthy { state: Some(state), message },
+        (ipc, _) => ipc,
+    }
+}
+
+fn remaining(deadline: Instant) -> Option<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    (!left.is_zero()).then_some(left)
+}
+
+/// `getServiceStatus` + `monitorHealth` on the reused connection, all before `deadline`.
+pub(super) async fn ipc(client: &Mutex<HaClient>, deadline: Instant) -> ProbeOutcome {
+    // A probe still holding the connection (it cannot outlive its own deadline, but be sure)
+    // makes this one a miss rather than a wait past the deadline.
+    let Ok(mut client) = tokio::time::timeout_at(deadline, client.lock()).await else {
+        return ProbeOutcome::TimedOut;
+    };
+    let Some(left) = remaining(deadline) else { return ProbeOutcome::TimedOut };
+    let status = match status(&mut client, left, deadline).await {
+        Ok(s) => s,
+        Err(e) => return outcome_of_error(None, e),
+    };
+    let Some(left) = remaining(deadline) else { return ProbeOutcome::TimedOut };
+    match client.monitor_health(left).await {
+        Ok(()) => ProbeOutcome::Healthy { state: status.state },
+        Err(e) => outcome_of_error(Some(status.state), e),
+    }
+}
+
+/// `getServiceStatus`, tried a second time on a fresh connection when the reused one turned out
+/// to be broken: after the RM restarted or was killed, the kept connection fails with a reset
+/// or EOF, and only a new connection tells *refused* (dead) from *restarted* (fine). The call
+/// only reads, so repeating it is harmless.
+async fn status(client: &mut HaClient, left: Duration, deadline: Instant) -> Result<HaStatus, HaError> {
+    match client.get_service_status(left).await {
+        Err(HaError::Unreachable { .. }) if remaining(deadline).is_some() => {
+            client.get_service_status(remaining(deadline).unwrap_or_default()).await
+        }
+        r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hadoop_ipc::error::CallPhase;
+
+    fn addr() -> String {
+        "rm1:8033".into()
+    }
+
+    #[test]
+    fn errors_map_to_dead_slow_unhealthy_or_unusable() {
+        let cases: Vec<(HaError, ProbeOutcome)> = vec![
+            (HaError::ProcessGone { addr: addr() }, ProbeOutcome::Refused),
+            (
+                HaError::Timeout { addr: addr(), phase: CallPhase::Call, after: Duration::from_secs(1) },
+                ProbeOutcome::TimedOut,
+            ),
+            (
+                HaError::Timeout { addr: addr(), phase: CallPhase::Connect, after: Duration::from_secs(1) },
+                ProbeOutcome::TimedOut,
+            ),
+            (
+                HaError::HealthCheckFailed { addr: addr(), message: "services are not running".into() },
+                ProbeOutcome::Unhealthy { state: Some(HaState::Active), message: "services are not running".into() },
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(outcome_of_error(Some(HaState::Active), e), want);
+        }
+    }
+
+    #[test]
+    fn unusable_answers_carry_the_rms_message_and_the_hint() {
+        let e = HaError::AccessDenied {
+            addr: addr(),
+            message: "User bob doesn't have permission to call 'getServiceState'".into(),
+            hint: Some("add rmfc's user to yarn.admin.acl".into()),
+        };
+        let ProbeOutcome::Failed { reason } = outcome_of_error(None, e) else { panic!("not Failed") };
+        assert!(reason.contains("doesn't have permission") && reason.contains("yarn.admin.acl"), "{reason}");
+
+        let e = HaError::Unreachable { addr: addr(), reason: "connection closed by the server".into() };
+        assert!(matches!(outcome_of_error(None, e), ProbeOutcome::Failed { .. }));
+        let e = HaError::HaNotEnabled { addr: addr(), message: "Unknown protocol".into() };
+        let ProbeOutcome::Failed { reason } = outcome_of_error(None, e) else { panic!("not Failed") };
+        assert!(reason.contains("ha.enabled"), "{reason}");
+    }
+
+    #[test]
+    fn a_health_failure_before_the_status_answered_has_no_state() {
+        let e = HaError::HealthCheckFailed { addr: addr(), message: "x".into() };
+        assert_eq!(outcome_of_error(None, e), ProbeOutcome::Unhealthy { state: None, message: "x".into() });
+    }
+
+    #[test]
+    fn rest_only_downgrades_a_healthy_ipc_answer() {
+        let healthy = ProbeOutcome::Healthy { state: HaState::Standby };
+        assert_eq!(combine(healthy.clone(), Ok(())), healthy);
+        assert_eq!(
+            combine(healthy, Err("REST http://rm1:8088/ws/v1/cluster/info: HTTP 500".into())),
+            ProbeOutcome::Unhealthy {
+                state: Some(HaState::Standby),
+                message: "REST http://rm1:8088/ws/v1/cluster/info: HTTP 500".into()
+            }
+        );
+        for ipc in [
+            ProbeOutcome::Refused,
+            ProbeOutcome::TimedOut,
+            ProbeOutcome::Failed { reason: "x".into() },
+            ProbeOutcome::Unhealthy { state: Some(HaState::Active), message: "ipc".into() },
+        ] {
+            assert_eq!(combine(ipc.clone(), Err("rest".into())), ipc, "IPC's verdict stands");
+        }
+    }
+
+    #[test]
+    fn the_state_learnt_is_reported_when_known() {
+        assert_eq!(state_of(&ProbeOutcome::Healthy { state: HaState::Active }), Some(HaState::Active));
+        assert_eq!(state_of(&ProbeOutcome::Unhealthy { state: None, message: String::new() }), None);
+        assert_eq!(state_of(&ProbeOutcome::TimedOut), None);
+    }
+}
