@@ -19,7 +19,7 @@ use rmfc::fence::{FenceAdapter, FenceAdapterConfig, FenceMethodCfg, DEFAULT_STOR
 use rmfc::hadoop_ipc::{HaState, RequestSource};
 use rmfc::rm::{RmAdapter, RmAdapterConfig, RmEndpointCfg};
 use support::sim::SimRmProcess;
-use support::wait::{wait_for, wait_until};
+use support::wait::wait_for;
 use support::zk::ZkServer;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};

@@ -326,12 +326,7 @@ impl Node {
 
     fn signal(&self, signal: &str) {
         let pid = self.pid().unwrap_or_else(|| panic!("{} is not running; cannot send SIG{signal}", self.name()));
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(pid.to_string())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run `kill -{signal} {pid}`: {e}"));
-        assert!(status.success(), "`kill -{signal} {pid}` for {} failed: {status}", self.name());
+        super::procs::signal(pid, signal);
     }
 
     fn mode(&self, timeout: Duration) -> Option<Mode> {
