@@ -36,11 +36,15 @@ pub struct ClusterOptions {
     pub ensemble: bool,
     /// Extra YAML appended to every controller config (e.g. a `failover:` or `fencing:` block).
     pub extra_yaml: String,
+    /// Use rmfc's default timings (10 s session, 1 s probes) instead of the fast test timings.
+    pub default_timings: bool,
+    /// Controllers log JSON lines (for the benchmark's parsing).
+    pub json_logs: bool,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { rms: 2, ensemble: false, extra_yaml: String::new() }
+        ClusterOptions { rms: 2, ensemble: false, extra_yaml: String::new(), default_timings: false, json_logs: false }
     }
 }
 
@@ -79,8 +83,9 @@ impl Cluster {
             Zk::Standalone(ZkServer::builder().tick_time(500).start())
         };
         let connect = zk.connect_string();
+        let store_session = if opts.default_timings { "10s" } else { "4s" };
         let rms = (1..=opts.rms)
-            .map(|i| SimRmProcess::start(&format!("rm{i}"), &["--zk", &connect, "--zk-session-timeout", "4s"]))
+            .map(|i| SimRmProcess::start(&format!("rm{i}"), &["--zk", &connect, "--zk-session-timeout", store_session]))
             .collect();
         let dir = tempfile::Builder::new().prefix("rmfc-e2e-").tempdir().expect("temp dir");
         let mut c = Cluster { zk, rms, controllers: Vec::new(), dir, opts };
@@ -106,13 +111,19 @@ impl Cluster {
                 rm.web
             ));
         }
+        let session = if self.opts.default_timings { "10s" } else { "4s" };
         yaml.push_str(&format!(
-            "zookeeper:\n  connect: \"{}\"\n  root: /rmfc\n  session_timeout: 4s\n  server_tick_time: 500ms\n",
+            "zookeeper:\n  connect: \"{}\"\n  root: /rmfc\n  session_timeout: {session}\n  server_tick_time: 500ms\n",
             self.zk.connect_string()
         ));
-        yaml.push_str(BASE_YAML);
-        if !self.opts.extra_yaml.contains("fencing:") {
-            yaml.push_str(BASE_FENCING_YAML);
+        if !self.opts.default_timings {
+            yaml.push_str(BASE_YAML);
+            if !self.opts.extra_yaml.contains("fencing:") {
+                yaml.push_str(BASE_FENCING_YAML);
+            }
+        }
+        if self.opts.json_logs {
+            yaml.push_str("logging:\n  format: json\n");
         }
         yaml.push_str(&self.opts.extra_yaml);
         let path = self.config_path(i);
