@@ -50,7 +50,9 @@ fn a_hung_active_rm_is_replaced_and_comes_back_standby() {
         c.rms[first].stop();
         let second = c.wait_one_active(DEADLINE, Some(first));
         c.rms[first].cont();
-        wait_until("the old active to come back STANDBY", DEADLINE, || c.rms[first].ha_state().as_deref() == Some("standby"));
+        wait_until("the old active to come back STANDBY", DEADLINE, || {
+            c.rms[first].ha_state().as_deref() == Some("standby")
+        });
         assert_eq!(c.wait_one_active(DEADLINE, None), second);
         c.assert_no_split_brain();
     }
@@ -125,8 +127,9 @@ fn an_rm_that_demotes_itself_is_noticed_and_an_active_restored() {
 fn failed_fencing_blocks_promotion() {
     let mut c = Cluster::start(ClusterOptions {
         rms: 2,
-        extra_yaml: "fencing:\n  graceful_timeout: 1s\n  methods:\n    - { type: shell, command: \"exit 1\", timeout: 5s }\n"
-            .into(),
+        extra_yaml:
+            "fencing:\n  graceful_timeout: 1s\n  methods:\n    - { type: shell, command: \"exit 1\", timeout: 5s }\n"
+                .into(),
         ..ClusterOptions::default()
     });
     let first = c.wait_one_active(DEADLINE, None);

@@ -576,18 +576,25 @@ async fn a_create_lost_in_a_frozen_connection_leaves_exactly_one_node() {
 
     server.stop();
     a.zk.execute(Action::JoinElection { gen: g });
-    a.expect("SessionDisconnected", DEADLINE, |e| {
-        matches!(e, Event::SessionDisconnected { gen } if *gen == g).then_some(())
-    })
-    .await;
-    server.cont();
-    let joined = a
-        .expect("the join's outcome", DEADLINE, |e| match e {
-            Event::Joined { znode, .. } => Some(Some(znode.clone())),
-            Event::JoinFailed { .. } => Some(None),
-            _ => None,
-        })
-        .await;
+    let (mut frozen, mut joined) = (true, None);
+    while frozen || joined.is_none() {
+        let next = a
+            .expect("a disconnect or the join's outcome", DEADLINE, |e| match e {
+                Event::SessionDisconnected { gen } if *gen == g => Some(None),
+                Event::Joined { znode, .. } => Some(Some(Some(znode.clone()))),
+                Event::JoinFailed { .. } => Some(Some(None)),
+                _ => None,
+            })
+            .await;
+        match next {
+            None => {
+                server.cont();
+                frozen = false;
+            }
+            outcome => joined = outcome,
+        }
+    }
+    let joined = joined.expect("outcome");
     eprintln!("join across a frozen connection: {joined:?}");
     let expected: Vec<String> = joined.into_iter().collect();
     let started = Instant::now();

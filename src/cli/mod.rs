@@ -4,8 +4,8 @@
 //! without a process (that lives in the library modules).
 
 pub mod check_config;
-pub mod run;
 pub mod rm_admin;
+pub mod run;
 
 use clap::{Parser, Subcommand};
 

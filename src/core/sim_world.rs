@@ -388,4 +388,3 @@ impl World {
         self.nodes[i].ctl.as_ref().map(|c| c.status().role)
     }
 }
-

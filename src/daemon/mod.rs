@@ -70,7 +70,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        let deadline = core.next_deadline().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let deadline =
+            core.next_deadline().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         let event = tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => ev,

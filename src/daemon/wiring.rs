@@ -64,7 +64,11 @@ pub fn read_digest(c: &Config) -> anyhow::Result<Option<String>> {
     let text = std::fs::read_to_string(&auth.digest_file)
         .map_err(|e| anyhow::anyhow!("zookeeper.auth.digest_file {}: {e}", auth.digest_file.display()))?;
     let digest = text.trim().to_string();
-    anyhow::ensure!(digest.contains(':'), "zookeeper.auth.digest_file {}: expected user:password", auth.digest_file.display());
+    anyhow::ensure!(
+        digest.contains(':'),
+        "zookeeper.auth.digest_file {}: expected user:password",
+        auth.digest_file.display()
+    );
     Ok(Some(digest))
 }
 
@@ -117,7 +121,9 @@ pub fn fence_config(c: &Config, digest: Option<String>) -> FenceAdapterConfig {
                 FenceMethod::ZkStateStore { path, verify_timeout } => {
                     FenceMethodCfg::ZkStateStore { path: path.clone(), verify_timeout: *verify_timeout }
                 }
-                FenceMethod::Shell { command, timeout } => FenceMethodCfg::Shell { command: command.clone(), timeout: *timeout },
+                FenceMethod::Shell { command, timeout } => {
+                    FenceMethodCfg::Shell { command: command.clone(), timeout: *timeout }
+                }
                 FenceMethod::Http { url, timeout } => FenceMethodCfg::Http { url: url.clone(), timeout: *timeout },
             })
             .collect(),

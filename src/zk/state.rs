@@ -1,0 +1,234 @@
+//! The controller's records: reading state + breadcrumb + peer health for a leader about to act,
+//! the CAS write that records a new epoch, the bounded history journal, and our RM's health
+//! report.
+//!
+//! A leader's write is ONE multi: `check(own election node, any version)`, then the state
+//! (`setData` at the version read, or `create` when it did not exist), then the breadcrumb. So a
+//! deposed leader (its node gone) or a stale one (the version moved) can never write, and state
+//! and breadcrumb always change together.
+//!
+//! Owns: `/state`, `/breadcrumb`, `/history`, `/health/*`. Must not: "fix" a record that does
+//! not decode (it is reported and left as it is), or write with any session other than the one
+//! of the action's generation.
+
+use std::sync::Arc;
+
+use zookeeper_client::{CheckWriteError, Client, CreateMode, Error as ZkLibError};
+
+use super::error::{call, call_opt, ZkError};
+use super::records::{self, HealthReport};
+use super::session::Shared;
+use crate::core::io::WriteFailure;
+use crate::core::types::{Breadcrumb, ClusterState, HistoryEntry, OpId, PeerHealth, SessionGen, StateSnapshot};
+use crate::core::Event;
+
+/// CAS attempts of one history append before it is given up (it is best effort).
+const HISTORY_ATTEMPTS: usize = 5;
+
+/// Wall time in ms since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `ReadState{op, gen}` → `StateRead{op, ..}`.
+pub(super) async fn read(shared: Arc<Shared>, op: OpId, gen: SessionGen) {
+    let result = match shared.session(gen) {
+        Ok((_, client)) => read_snapshot(&shared, &client).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = &result {
+        tracing::warn!(op = op.0, error = %e, "reading the controller state failed");
+    }
+    shared.send(Event::StateRead { op, result });
+}
+
+/// State (+ version), breadcrumb and peer health, read on `client`.
+pub(super) async fn read_snapshot(shared: &Shared, client: &Client) -> Result<StateSnapshot, ZkError> {
+    let t = shared.cfg.op_timeout;
+    let (state_path, crumb_path) = (shared.layout.state(), shared.layout.breadcrumb());
+    // Both requests go out before either answer is awaited.
+    let state = client.get_data(&state_path);
+    let crumb = client.get_data(&crumb_path);
+    let state = call_opt(t, format!("read {state_path}"), state).await?;
+    let crumb = call_opt(t, format!("read {crumb_path}"), crumb).await?;
+    let version = state.as_ref().map(|(_, stat)| stat.version);
+    let state = records::decode_state(&state_path, state.as_ref().map(|(d, _)| d.as_slice()))
+        .map_err(ZkError::Corrupt)?
+        .unwrap_or_default();
+    let breadcrumb =
+        records::decode_breadcrumb(&crumb_path, crumb.as_ref().map(|(d, _)| d.as_slice())).map_err(ZkError::Corrupt)?;
+    let read_at_ms = now_ms();
+    let peer_health = read_health(shared, client)
+        .await?
+        .into_iter()
+        .map(|(rm, report)| (rm, report.health, records::report_age(&report, read_at_ms)))
+        .collect();
+    Ok(StateSnapshot { state, version, breadcrumb, peer_health, read_at_ms })
+}
+
+/// Every `/health/<rm-id>` report that decodes (a corrupt one is skipped: health reports only
+/// ever save time, so an unreadable one counts as no report).
+pub(super) async fn read_health(shared: &Shared, client: &Client) -> Result<Vec<(String, HealthReport)>, ZkError> {
+    let t = shared.cfg.op_timeout;
+    let dir = shared.layout.health_dir();
+    let Some(rms) = call_opt(t, format!("list {dir}"), client.list_children(&dir)).await? else {
+        return Ok(Vec::new());
+    };
+    let pending: Vec<_> = rms.into_iter().map(|rm| (client.get_data(&shared.layout.health(&rm)), rm)).collect();
+    let mut reports = Vec::with_capacity(pending.len());
+    for (data, rm) in pending {
+        let path = shared.layout.health(&rm);
+        let Some((data, _)) = call_opt(t, format!("read {path}"), data).await? else { continue };
+        match records::decode::<HealthReport>(&path, &data) {
+            Ok(report) => reports.push((rm, report)),
+            Err(e) => tracing::warn!(error = %e, "ignoring an unreadable health report"),
+        }
+    }
+    Ok(reports)
+}
+
+/// What `WriteState` carries.
+pub(super) struct Write {
+    pub op: OpId,
+    pub gen: SessionGen,
+    pub own_znode: String,
+    pub expected_version: Option<i32>,
+    pub state: Box<ClusterState>,
+    pub breadcrumb: Breadcrumb,
+    pub history: Box<HistoryEntry>,
+}
+
+/// `WriteState` → `StateWritten{op, ..}`, then (on success, best effort) the history append.
+pub(super) async fn write(shared: Arc<Shared>, w: Write) {
+    let result = match shared.session(w.gen) {
+        Ok((_, client)) => commit(&shared, &client, &w).await.map(|()| client),
+        Err(e) => Err(WriteFailure::Unavailable(e.to_string())),
+    };
+    match result {
+        Ok(client) => {
+            tracing::info!(op = w.op.0, epoch = w.state.epoch, active = ?w.state.active_rm, "controller state written");
+            shared.send(Event::StateWritten { op: w.op, result: Ok(()) });
+            append_history(&shared, &client, &w.history).await;
+        }
+        Err(e) => {
+            tracing::warn!(op = w.op.0, epoch = w.state.epoch, error = ?e, "controller state not written");
+            shared.send(Event::StateWritten { op: w.op, result: Err(e) });
+        }
+    }
+}
+
+async fn commit(shared: &Shared, client: &Client, w: &Write) -> Result<(), WriteFailure> {
+    let t = shared.cfg.op_timeout;
+    let l = &shared.layout;
+    let own = l.candidate(&w.own_znode);
+    let (state_path, crumb_path) = (l.state(), l.breadcrumb());
+    let unavailable = |e: ZkError| WriteFailure::Unavailable(e.to_string());
+    // Whether the breadcrumb exists decides set or create; if someone creates it in between,
+    // the multi fails with NodeExists: a conflict, as it should be.
+    let crumb_exists =
+        call(t, format!("stat {crumb_path}"), client.check_stat(&crumb_path)).await.map_err(unavailable)?.is_some();
+    let persistent = shared.options(CreateMode::Persistent);
+    let (state_data, crumb_data) = (records::encode(&*w.state), records::encode(&w.breadcrumb));
+    let invalid = |e: ZkLibError| WriteFailure::Conflict(format!("cannot build the write for {own}: {e}"));
+    let mut multi = client.new_check_writer(&own, None).map_err(invalid)?;
+    match w.expected_version {
+        Some(v) => multi.add_set_data(&state_path, &state_data, Some(v)),
+        None => multi.add_create(&state_path, &state_data, &persistent),
+    }
+    .map_err(invalid)?;
+    if crumb_exists {
+        multi.add_set_data(&crumb_path, &crumb_data, None)
+    } else {
+        multi.add_create(&crumb_path, &crumb_data, &persistent)
+    }
+    .map_err(invalid)?;
+    let outcome = tokio::time::timeout(t, multi.commit()).await;
+    let expected = w.expected_version.map_or("absent".to_string(), |v| format!("version {v}"));
+    match outcome {
+        Ok(Ok(_)) => Ok(()),
+        Err(_) => Err(WriteFailure::Unavailable(format!("write of {state_path}: no answer within {t:?}"))),
+        Ok(Err(e)) => Err(classify(e, &own, &state_path, &crumb_path, &expected)),
+    }
+}
+
+/// Conflict: our node is gone or a record moved (someone else acts). Unavailable: anything else.
+fn classify(e: CheckWriteError, own: &str, state: &str, crumb: &str, expected: &str) -> WriteFailure {
+    use ZkLibError::{BadVersion, NoNode, NodeExists};
+    match e {
+        CheckWriteError::CheckFailed { source: NoNode } => {
+            WriteFailure::Conflict(format!("our election node {own} is gone: we no longer hold the election"))
+        }
+        CheckWriteError::OperationFailed { index: 0, source: source @ (BadVersion | NoNode | NodeExists) } => {
+            WriteFailure::Conflict(format!("{state} changed since it was read (expected {expected}): {source}"))
+        }
+        CheckWriteError::OperationFailed { index: 1, source: source @ (BadVersion | NoNode | NodeExists) } => {
+            WriteFailure::Conflict(format!("{crumb} changed during the write: {source}"))
+        }
+        CheckWriteError::CheckFailed { source } => WriteFailure::Unavailable(format!("checking {own}: {source}")),
+        CheckWriteError::OperationFailed { index, source } => {
+            let path = if index == 0 { state } else { crumb };
+            WriteFailure::Unavailable(format!("writing {path}: {source}"))
+        }
+        CheckWriteError::RequestFailed { source } => WriteFailure::Unavailable(format!("writing {state}: {source}")),
+    }
+}
+
+/// Appends to `/history` with a CAS loop on its version, keeping `history_limit` entries.
+async fn append_history(shared: &Shared, client: &Client, entry: &HistoryEntry) {
+    let t = shared.cfg.op_timeout;
+    let path = shared.layout.history();
+    for _ in 0..HISTORY_ATTEMPTS {
+        let current = match call_opt(t, format!("read {path}"), client.get_data(&path)).await {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!(error = %e, "history entry not recorded"),
+        };
+        let existing = current.as_ref().map(|(d, _)| d.as_slice());
+        let data = match records::append_history(&path, existing, entry, now_ms(), shared.cfg.history_limit) {
+            Ok(d) => d,
+            Err(e) => return tracing::warn!(error = %e, "history journal unreadable; entry not recorded"),
+        };
+        let written = match current.map(|(_, stat)| stat.version) {
+            Some(v) => call(t, format!("write {path}"), client.set_data(&path, &data, Some(v))).await.map(drop),
+            None => {
+                let options = shared.options(CreateMode::Persistent);
+                call(t, format!("create {path}"), client.create(&path, &data, &options)).await.map(drop)
+            }
+        };
+        match written {
+            Ok(()) => return,
+            Err(ZkError::Zk {
+                source: ZkLibError::BadVersion | ZkLibError::NodeExists | ZkLibError::NoNode, ..
+            }) => continue,
+            Err(e) => return tracing::warn!(error = %e, "history entry not recorded"),
+        }
+    }
+    tracing::warn!(epoch = entry.epoch, "history entry not recorded: the journal kept changing");
+}
+
+/// `PublishHealth{gen, health}`: best effort, no answer.
+pub(super) async fn publish_health(shared: Arc<Shared>, gen: SessionGen, health: PeerHealth) {
+    let Ok((_, client)) = shared.session(gen) else { return };
+    let t = shared.cfg.op_timeout;
+    let path = shared.layout.health(&shared.cfg.rm_id);
+    let data = records::encode(&HealthReport { health, at_ms: now_ms() });
+    let result = async {
+        for _ in 0..2 {
+            match call(t, format!("write {path}"), client.set_data(&path, &data, None)).await {
+                Err(e) if e.is_no_node() => {}
+                other => return other.map(drop),
+            }
+            let dir = shared.layout.health_dir();
+            call(t, format!("create {dir}"), client.mkdir(&dir, &shared.options(CreateMode::Persistent))).await?;
+            let options = shared.options(CreateMode::Persistent);
+            match call(t, format!("create {path}"), client.create(&path, &data, &options)).await {
+                Err(ZkError::Zk { source: ZkLibError::NodeExists, .. }) => continue,
+                other => return other.map(drop),
+            }
+        }
+        Ok(())
+    };
+    match result.await {
+        Ok(()) => tracing::debug!(?health, "health published"),
+        Err(e) => tracing::warn!(?health, error = %e, "publishing health failed"),
+    }
+}
