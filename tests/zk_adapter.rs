@@ -277,6 +277,31 @@ async fn session_events_carry_the_generation_that_produced_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_removes_our_node_at_once_and_reports_nothing() {
+    let server = ZkServer::start();
+    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
+    let mut b = Peer::new(config(&server.connect_string(), "rm2"));
+    a.open(1).await;
+    b.open(1).await;
+    let na = a.join().await;
+    a.view_where("a's view with a", |c| c.iter().any(|c| c.znode == na)).await;
+    let nb = b.join().await;
+    b.view_where("b's view with a and b", |c| c.len() == 2).await;
+
+    let closing = Instant::now();
+    a.zk.close().await;
+    // Well before the 4 s session timeout: b (watching a) is told.
+    let view = b.view_where("b's view after a closed", |c| c.len() == 1).await;
+    assert_eq!(view[0].znode, nb);
+    assert!(closing.elapsed() < Duration::from_secs(3), "took {:?}", closing.elapsed());
+    assert!(a.zk.snapshot().await.is_err(), "no session after close");
+    a.expect_none("event after close", Duration::from_millis(500), |e| {
+        matches!(e, Event::SessionExpired { .. } | Event::SessionDisconnected { .. } | Event::ElectionView { .. })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candidates_see_each_other_sorted_with_their_owners_and_protected_names() {
     let server = ZkServer::start();
     let observer = raw(&server.connect_string(), None).await;
