@@ -171,16 +171,22 @@ fn write_action(op: OpId, gen: SessionGen, own: &str, expected_version: Option<i
             since_ms: 1_000 * epoch,
             recent_failovers_ms: vec![],
         }),
-        breadcrumb: Breadcrumb { active_rm: rm.clone(), epoch },
-        history: Box::new(HistoryEntry {
+        breadcrumb: Breadcrumb { active_rm: rm, epoch },
+    }
+}
+
+fn history_action(gen: SessionGen, rm: &str, epoch: u64) -> Action {
+    Action::AppendHistory {
+        gen,
+        entry: Box::new(HistoryEntry {
             epoch,
             trigger: Trigger::Startup,
             from: None,
-            to: rm,
+            to: rm.to_string(),
             fenced_by: "none needed".into(),
-            outcome: "promoting".into(),
+            outcome: "active".into(),
             fence_ms: 0,
-            promote_ms: 0,
+            promote_ms: 3,
         }),
     }
 }
@@ -490,7 +496,8 @@ async fn history_is_bounded_newest_last() {
     for epoch in 1..=5 {
         assert_eq!(a.write(&own, version, epoch).await, Ok(()));
         version = Some(epoch as i32 - 1);
-        // Appends are best effort after the answer: wait for each, so they stay in order.
+        a.zk.execute(history_action(a.gen, "rm1", epoch));
+        // Appends are best effort and unanswered: wait for each, so they stay in order.
         eventually("history entry", DEADLINE, || async {
             let (data, _) = get(&observer, &path("history")).await?;
             let items: Vec<serde_json::Value> = serde_json::from_slice(&data).unwrap();
@@ -545,6 +552,7 @@ async fn digest_auth_creates_every_znode_with_the_digest_acl() {
     let own = a.join().await;
     let nb = b.join().await; // a peer with the same credentials can use the directories
     assert_eq!(a.write(&own, None, 1).await, Ok(()));
+    a.zk.execute(history_action(a.gen, "rm1", 1));
     a.zk.execute(Action::PublishHealth { gen: a.gen, health: PeerHealth::Healthy });
 
     let observer = raw(&cs, None).await;

@@ -68,6 +68,17 @@ enum Membership {
     },
 }
 
+/// What the journal will say about the promotion in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Journal {
+    trigger: Trigger,
+    from: Option<RmId>,
+    fenced_by: String,
+    fence_ms: u64,
+    /// When the promotion proper (epoch write + transitionToActive) began.
+    promote_started: Instant,
+}
+
 /// Where a promotion stands. Each step waits for one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -79,16 +90,19 @@ enum Step {
         snap: Box<StateSnapshot>,
         target: RmId,
         step: FenceStep,
+        started: Instant,
     },
     Writing {
         op: OpId,
         epoch: u64,
         verify_store: bool,
+        journal: Box<Journal>,
     },
     Activating {
         op: OpId,
         epoch: u64,
         verify_store: bool,
+        journal: Box<Journal>,
     },
     /// Active; checking that the state store's ACL changed hands.
     Verifying {
@@ -149,6 +163,10 @@ pub struct Controller {
     next_op: u64,
     /// Probes issued up to this op may predate the last transition: their HA state is stale.
     stale_probes_until: u64,
+    /// When the current promotion attempt started (for the journal's timings).
+    promotion_started: Option<Instant>,
+    /// The last refusal journaled, so a leader retrying with backoff records it once.
+    last_refusal: Option<String>,
 }
 
 fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
@@ -179,6 +197,8 @@ impl Controller {
             drift_corrections: 0,
             next_op: 0,
             stale_probes_until: 0,
+            promotion_started: None,
+            last_refusal: None,
         }
     }
 
@@ -521,6 +541,7 @@ impl Controller {
 
     fn begin_promotion(&mut self, now: Instant, out: &mut Vec<Action>) {
         let op = self.op();
+        self.promotion_started = Some(now);
         self.step = Some(Step::ReadingState { op });
         self.role = Role::Promoting { step_name: "reading state", started: now };
         out.push(Action::ReadState { op, gen: self.gen });
@@ -528,6 +549,24 @@ impl Controller {
 
     fn block(&mut self, now: Instant, kind: K, reason: String, out: &mut Vec<Action>) {
         out.push(ann(kind, self.epoch, reason.clone()));
+        if self.last_refusal.as_ref() != Some(&reason) {
+            // Journal why nothing was promoted, once per distinct reason.
+            self.last_refusal = Some(reason.clone());
+            let ms = self.promotion_started.map_or(0, |t| now.saturating_duration_since(t).as_millis() as u64);
+            out.push(Action::AppendHistory {
+                gen: self.gen,
+                entry: Box::new(HistoryEntry {
+                    epoch: self.epoch,
+                    trigger: Trigger::Refused,
+                    from: None,
+                    to: self.cfg.rm_id.clone(),
+                    fenced_by: String::new(),
+                    outcome: format!("not promoted: {reason}"),
+                    fence_ms: ms,
+                    promote_ms: 0,
+                }),
+            });
+        }
         self.step = None;
         self.role = Role::Blocked { reason, retry_at: now + self.retry_backoff };
         self.retry_backoff = (self.retry_backoff * 2).min(self.cfg.retry_max);
@@ -563,7 +602,7 @@ impl Controller {
         let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
         let Some(target) = target else {
             // Nobody to fence: first start, or our own RM was the last active.
-            return self.write_state(now, snap, "none needed", false, out);
+            return self.write_state(now, snap, "none needed", 0, false, out);
         };
         if let Err(refusal) = self.cfg.budget.check(&snap.state.recent_failovers_ms, snap.read_at_ms) {
             return self.block(now, K::Blocked, format!("not failing over from {target}: {refusal}"), out);
@@ -597,13 +636,17 @@ impl Controller {
                 let op = self.op();
                 let epoch = snap.state.epoch;
                 self.role = Role::Promoting { step_name: "fencing", started: now };
-                self.step = Some(Step::Fencing { op, snap, target: target.clone(), step });
+                let started = match &self.step {
+                    Some(Step::Fencing { started, .. }) => *started,
+                    _ => now,
+                };
+                self.step = Some(Step::Fencing { op, snap, target: target.clone(), step, started });
                 out.push(Action::Fence { op, target, step, epoch });
             }
             // Safety rule 1: fencing not confirmed means no promotion, unless configured.
             None if self.cfg.promote_unfenced => {
                 out.push(ann(K::FencingFailed, self.epoch, format!("could not fence {target} ({last_error}); promoting anyway because fencing.promote_unfenced is true")));
-                self.write_state(now, *snap, "unfenced (promote_unfenced)", false, out);
+                self.write_state(now, *snap, "unfenced (promote_unfenced)", 0, false, out);
             }
             None => {
                 self.block(now, K::FencingFailed, format!("could not fence {target}: {last_error}; not promoting"), out)
@@ -612,7 +655,8 @@ impl Controller {
     }
 
     fn on_fence_done(&mut self, now: Instant, op: OpId, result: Result<(), String>, out: &mut Vec<Action>) {
-        let Some(Step::Fencing { snap, target, step, .. }) = self.step_for(op) else { return };
+        let Some(Step::Fencing { snap, target, step, started, .. }) = self.step_for(op) else { return };
+        let fence_ms = now.saturating_duration_since(started).as_millis() as u64;
         match result {
             Ok(()) => {
                 let (by, verify) = match step {
@@ -622,7 +666,7 @@ impl Controller {
                         (format!("method {i}"), kind == FenceMethodKind::ZkStateStore)
                     }
                 };
-                self.write_state(now, *snap, &by, verify, out);
+                self.write_state(now, *snap, &by, fence_ms, verify, out);
             }
             Err(e) => {
                 tracing::warn!(%target, ?step, error = %e, "fencing step failed");
@@ -637,6 +681,7 @@ impl Controller {
         now: Instant,
         snap: StateSnapshot,
         fenced_by: &str,
+        fence_ms: u64,
         verify_store: bool,
         out: &mut Vec<Action>,
     ) {
@@ -659,19 +704,16 @@ impl Controller {
             since_ms: snap.read_at_ms,
             recent_failovers_ms: recent,
         };
-        let history = HistoryEntry {
-            epoch,
+        let journal = Box::new(Journal {
             trigger,
             from: previous,
-            to: self.cfg.rm_id.clone(),
             fenced_by: fenced_by.to_string(),
-            outcome: "promoting".into(),
-            fence_ms: 0,
-            promote_ms: 0,
-        };
+            fence_ms,
+            promote_started: now,
+        });
         let op = self.op();
         self.role = Role::Promoting { step_name: "writing state", started: now };
-        self.step = Some(Step::Writing { op, epoch, verify_store });
+        self.step = Some(Step::Writing { op, epoch, verify_store, journal });
         out.push(Action::WriteState {
             op,
             gen: self.gen,
@@ -679,18 +721,17 @@ impl Controller {
             expected_version: snap.version,
             state: Box::new(state),
             breadcrumb: Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch },
-            history: Box::new(history),
         });
     }
 
     fn on_state_written(&mut self, now: Instant, op: OpId, result: Result<(), WriteFailure>, out: &mut Vec<Action>) {
-        let Some(Step::Writing { epoch, verify_store, .. }) = self.step_for(op) else { return };
+        let Some(Step::Writing { epoch, verify_store, journal, .. }) = self.step_for(op) else { return };
         match result {
             Ok(()) => {
                 self.epoch = epoch;
                 let op = self.op();
                 self.role = Role::Promoting { step_name: "activating", started: now };
-                self.step = Some(Step::Activating { op, epoch, verify_store });
+                self.step = Some(Step::Activating { op, epoch, verify_store, journal });
                 out.push(Action::Transition {
                     op,
                     rm: self.cfg.rm_id.clone(),
@@ -714,11 +755,29 @@ impl Controller {
     }
 
     fn on_activation_done(&mut self, now: Instant, op: OpId, result: Result<(), String>, out: &mut Vec<Action>) {
-        let Some(Step::Activating { epoch, verify_store, .. }) = self.step_for(op) else { return };
+        let Some(Step::Activating { epoch, verify_store, journal, .. }) = self.step_for(op) else { return };
         self.step = None;
+        let outcome = match &result {
+            Ok(()) => "active".to_string(),
+            Err(e) => format!("transitionToActive failed: {e}"),
+        };
+        out.push(Action::AppendHistory {
+            gen: self.gen,
+            entry: Box::new(HistoryEntry {
+                epoch,
+                trigger: journal.trigger.clone(),
+                from: journal.from.clone(),
+                to: self.cfg.rm_id.clone(),
+                fenced_by: journal.fenced_by.clone(),
+                outcome,
+                fence_ms: journal.fence_ms,
+                promote_ms: now.saturating_duration_since(journal.promote_started).as_millis() as u64,
+            }),
+        });
         match result {
             Ok(()) => {
                 self.role = Role::Active { epoch };
+                self.last_refusal = None;
                 self.forget_rm_state();
                 self.retry_backoff = self.cfg.retry_initial;
                 out.push(ann(K::Promoted, epoch, "the local RM is ACTIVE"));

@@ -89,8 +89,8 @@ pub enum Action {
     ReadElection { gen: SessionGen },
     /// zk adapter: read state, breadcrumb and peer health; reports `StateRead`.
     ReadState { op: OpId, gen: SessionGen },
-    /// zk adapter: `multi(check(own node), set state @expected_version, set breadcrumb)` and append
-    /// the history entry; reports `StateWritten`.
+    /// zk adapter: `multi(check(own node), set state @expected_version, set breadcrumb)`;
+    /// reports `StateWritten`.
     WriteState {
         op: OpId,
         gen: SessionGen,
@@ -98,8 +98,9 @@ pub enum Action {
         expected_version: Option<i32>,
         state: Box<ClusterState>,
         breadcrumb: Breadcrumb,
-        history: Box<HistoryEntry>,
     },
+    /// zk adapter: append one entry to the bounded `/history` journal (best effort, no answer).
+    AppendHistory { gen: SessionGen, entry: Box<HistoryEntry> },
     /// zk adapter: publish our RM's health under `/health/<rm-id>` (best effort, no answer).
     PublishHealth { gen: SessionGen, health: PeerHealth },
     /// rm adapter: probe the local RM; reports `Probed`.

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::budget::FailoverBudget;
 use super::controller::Role;
 use super::sim_world::*;
+use super::types::Trigger;
 use crate::hadoop_ipc::HaState;
 
 // ---- scenarios ---------------------------------------------------------------------------------
@@ -35,6 +36,11 @@ fn a_dead_active_rm_is_replaced_after_the_store_fences_it() {
     assert_eq!(now_active.len(), 1);
     assert_ne!(now_active[0], first);
     assert_eq!(w.state.epoch, 2);
+    // The journal tells the story: a start-up promotion, then a failover fenced by the store.
+    let last = w.history.last().expect("journaled");
+    assert_eq!(last.trigger, Trigger::Failover { previous: first.clone() });
+    assert_eq!((last.epoch, last.outcome.as_str(), last.fenced_by.as_str()), (2, "active", "method 0"));
+    assert_eq!(w.history[0].trigger, Trigger::Startup);
     assert!(w.violations.is_empty(), "{:?}", w.violations);
 }
 
@@ -148,6 +154,8 @@ fn the_failover_budget_stops_automatic_failover() {
         Some(Role::Blocked { reason, .. }) => assert!(reason.contains("failover budget exhausted"), "{reason}"),
         other => panic!("expected Blocked, got {other:?}"),
     }
+    let refusals: Vec<_> = w.history.iter().filter(|e| e.trigger == Trigger::Refused).collect();
+    assert_eq!(refusals.len(), 1, "the refusal is journaled once, not at every retry: {refusals:?}");
 }
 
 // ---- properties ---------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ pub(super) struct World {
     pub(super) violations: Vec<String>,
     /// The state znode holds bytes that do not parse.
     pub(super) corrupt: bool,
+    /// The journal the controllers appended.
+    pub(super) history: Vec<HistoryEntry>,
 }
 
 pub(super) fn cfg(rm: &str) -> CoreConfig {
@@ -102,6 +104,7 @@ impl World {
             promoted_epochs: HashMap::new(),
             violations: Vec::new(),
             corrupt: false,
+            history: Vec::new(),
         };
         for i in 1..=n {
             let rm = format!("rm{i}");
@@ -247,6 +250,7 @@ impl World {
                 self.nodes[i].zk_q.push_back(Event::StateWritten { op, result });
             }
             Action::PublishHealth { .. } | Action::Announce(_) => {}
+            Action::AppendHistory { entry, .. } => self.history.push(*entry),
             Action::Probe { op } => {
                 let m = &self.rms[&rm_id];
                 let outcome = match m.proc {

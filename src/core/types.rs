@@ -86,6 +86,8 @@ pub enum Trigger {
     Failover { previous: RmId },
     /// The same RM stays active under a new leader epoch (e.g. its controller restarted).
     Reassert,
+    /// The leader promoted nobody (fencing failed, budget exhausted, untrustworthy state).
+    Refused,
 }
 
 /// What the journal records for one promotion attempt.

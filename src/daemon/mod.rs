@@ -35,6 +35,7 @@ impl Adapters {
             | Action::ReadElection { .. }
             | Action::ReadState { .. }
             | Action::WriteState { .. }
+            | Action::AppendHistory { .. }
             | Action::PublishHealth { .. } => self.zk.execute(action),
             Action::Probe { .. } | Action::Transition { .. } => self.rm.execute(action),
             Action::Fence { .. } | Action::VerifyStoreFence { .. } => self.fence.execute(action),
@@ -80,6 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             _ = tokio::time::sleep_until(deadline) => Event::Tick,
             _ = &mut shutdown => {
                 tracing::info!(cluster, rm = %rm_id, "rmfc stopping; closing the ZooKeeper session hands leadership over");
+                adapters.zk.close().await;
                 return Ok(());
             }
         };

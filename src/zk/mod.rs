@@ -105,9 +105,12 @@ impl ZkAdapter {
             Action::ReadState { op, gen } => {
                 tokio::spawn(state::read(shared, op, gen));
             }
-            Action::WriteState { op, gen, own_znode, expected_version, state, breadcrumb, history } => {
-                let w = state::Write { op, gen, own_znode, expected_version, state, breadcrumb, history };
+            Action::WriteState { op, gen, own_znode, expected_version, state, breadcrumb } => {
+                let w = state::Write { op, gen, own_znode, expected_version, state, breadcrumb };
                 tokio::spawn(state::write(shared, w));
+            }
+            Action::AppendHistory { gen, entry } => {
+                tokio::spawn(state::append(shared, gen, entry));
             }
             Action::PublishHealth { gen, health } => {
                 tokio::spawn(state::publish_health(shared, gen, health));

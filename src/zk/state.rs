@@ -95,20 +95,26 @@ pub(super) struct Write {
     pub expected_version: Option<i32>,
     pub state: Box<ClusterState>,
     pub breadcrumb: Breadcrumb,
-    pub history: Box<HistoryEntry>,
 }
 
-/// `WriteState` → `StateWritten{op, ..}`, then (on success, best effort) the history append.
+/// `AppendHistory` → one entry more in `/history` (best effort, logged when it fails).
+pub(super) async fn append(shared: Arc<Shared>, gen: SessionGen, entry: Box<HistoryEntry>) {
+    match shared.session(gen) {
+        Ok((_, client)) => append_history(&shared, &client, &entry).await,
+        Err(e) => tracing::warn!(epoch = entry.epoch, error = %e, "history entry not recorded"),
+    }
+}
+
+/// `WriteState` → `StateWritten{op, ..}`.
 pub(super) async fn write(shared: Arc<Shared>, w: Write) {
     let result = match shared.session(w.gen) {
         Ok((_, client)) => commit(&shared, &client, &w).await.map(|()| client),
         Err(e) => Err(WriteFailure::Unavailable(e.to_string())),
     };
     match result {
-        Ok(client) => {
+        Ok(_) => {
             tracing::info!(op = w.op.0, epoch = w.state.epoch, active = ?w.state.active_rm, "controller state written");
             shared.send(Event::StateWritten { op: w.op, result: Ok(()) });
-            append_history(&shared, &client, &w.history).await;
         }
         Err(e) => {
             tracing::warn!(op = w.op.0, epoch = w.state.epoch, error = ?e, "controller state not written");
