@@ -16,5 +16,6 @@ pub mod daemon;
 pub mod fence;
 pub mod hadoop_ipc;
 pub mod rm;
+pub mod signals;
 pub mod sim;
 pub mod zk;

@@ -73,21 +73,29 @@ fn kill_9_of_the_active_controller_fences_its_rm_gracefully_and_promotes_another
 
 #[test]
 fn a_controller_restart_keeps_exactly_one_active() {
-    let mut c = cluster(2);
-    let first = c.wait_one_active(DEADLINE, None);
-    c.stop_controller(first);
-    c.start_controller(first);
-    c.wait_one_active(DEADLINE, None);
-    let other = 1 - first;
-    c.stop_controller(other);
-    c.start_controller(other);
-    c.wait_one_active(DEADLINE, None);
-    c.assert_no_split_brain();
+    for n in [2, 3] {
+        let mut c = cluster(n);
+        let first = c.wait_one_active(DEADLINE, None);
+        c.stop_controller(first);
+        c.start_controller(first);
+        c.wait_one_active(DEADLINE, None);
+        let other = (first + 1) % n;
+        c.stop_controller(other);
+        c.start_controller(other);
+        c.wait_one_active(DEADLINE, None);
+        c.assert_no_split_brain();
+    }
 }
 
 #[test]
 fn the_leaders_session_expiring_while_its_rm_is_healthy_moves_the_active() {
-    let c = cluster(2);
+    for n in [2, 3] {
+        leaders_session_expires(n);
+    }
+}
+
+fn leaders_session_expires(n: usize) {
+    let c = cluster(n);
     let first = c.wait_one_active(DEADLINE, None);
     // A frozen controller stops heartbeating: its session expires (4 s) and the other takes over;
     // the frozen controller's RM is fenced by the store and drops to standby by itself.
@@ -114,12 +122,41 @@ fn losing_a_zookeeper_ensemble_node_keeps_an_active_rm() {
 
 #[test]
 fn an_rm_that_demotes_itself_is_noticed_and_an_active_restored() {
-    let c = cluster(2);
+    for n in [2, 3] {
+        let c = cluster(n);
+        let first = c.wait_one_active(DEADLINE, None);
+        // Behind the controller's back (an RM fatal event, an operator): the active goes standby.
+        assert_eq!(c.rms[first].rm_admin(&["transition-to-standby", "--source", "forced"]).0, 0);
+        wait_until("an active RM again", DEADLINE, || c.active_rms().len() == 1);
+        assert!(c.controller_log(first).contains("demoted itself"), "drift is reported:\n{}", c.controller_log(first));
+        c.assert_no_split_brain();
+    }
+}
+
+#[test]
+fn a_follower_demotes_an_rm_found_active_behind_its_back() {
+    let c = cluster(3);
     let first = c.wait_one_active(DEADLINE, None);
-    // Behind the controller's back (an RM fatal event, an operator): the active goes standby.
-    assert_eq!(c.rms[first].rm_admin(&["transition-to-standby", "--source", "forced"]).0, 0);
-    wait_until("an active RM again", DEADLINE, || c.active_rms().len() == 1);
-    assert!(c.controller_log(first).contains("demoted itself"), "drift is reported:\n{}", c.controller_log(first));
+    let other = (first + 1) % 3;
+    // An operator (or a script) activates a second RM by hand: its controller corrects it.
+    assert_eq!(c.rms[other].rm_admin(&["transition-to-active", "--source", "forced"]).0, 0);
+    wait_until("the drifted RM to be demoted", DEADLINE, || c.rms[other].ha_state().as_deref() == Some("standby"));
+    assert!(c.controller_log(other).contains("drift"), "drift is reported:\n{}", c.controller_log(other));
+    c.wait_one_active(DEADLINE, None);
+}
+
+#[test]
+fn a_corrupt_state_znode_is_reported_and_makes_nobody_active() {
+    let mut c = Cluster::start(ClusterOptions { rms: 2, start_controllers: false, ..ClusterOptions::default() });
+    c.write_znode("/rmfc/e2e/state", b"{ this is not json");
+    c.start_controller(0);
+    c.start_controller(1);
+    wait_until("a controller to report the corrupt state", DEADLINE, || {
+        (0..2).any(|i| c.controller_log(i).contains("cannot be trusted"))
+    });
+    assert!(c.active_rms().is_empty(), "nobody is promoted on untrustworthy state");
+    c.write_znode("/rmfc/e2e/state", br#"{"epoch": 7, "active_rm": null, "leader_znode": null, "since_ms": 0}"#);
+    c.wait_one_active(DEADLINE, None);
     c.assert_no_split_brain();
 }
 
@@ -143,6 +180,7 @@ fn failed_fencing_blocks_promotion() {
     });
     assert_eq!(c.rms[other].ha_state().as_deref(), Some("standby"));
     c.rms[first].cont();
+    assert_eq!(c.wait_one_active(DEADLINE, None), first, "the unfenced old active is still the only one");
     c.assert_no_split_brain();
 }
 

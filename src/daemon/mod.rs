@@ -69,7 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for a in core.start(start.into_std()) {
         adapters.execute(&cluster, &rm_id, a);
     }
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(crate::signals::shutdown());
     loop {
         let deadline =
             core.next_deadline().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
@@ -88,16 +88,5 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         for a in core.step(Instant::now().into_std(), event) {
             adapters.execute(&cluster, &rm_id, a);
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -83,18 +83,7 @@ pub async fn run(args: SimRmArgs) -> anyhow::Result<()> {
     tokio::select! {
         r = ipc => r.context("admin server task")?.context("admin server")?,
         r = http => r.context("web server task")?.context("web server")?,
-        _ = shutdown_signal() => tracing::info!("simulated RM stopping"),
+        _ = crate::signals::shutdown() => tracing::info!("simulated RM stopping"),
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

@@ -40,11 +40,20 @@ pub struct ClusterOptions {
     pub default_timings: bool,
     /// Controllers log JSON lines (for the benchmark's parsing).
     pub json_logs: bool,
+    /// Start the controllers right away (false: the test starts them).
+    pub start_controllers: bool,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { rms: 2, ensemble: false, extra_yaml: String::new(), default_timings: false, json_logs: false }
+        ClusterOptions {
+            rms: 2,
+            ensemble: false,
+            extra_yaml: String::new(),
+            default_timings: false,
+            json_logs: false,
+            start_controllers: true,
+        }
     }
 }
 
@@ -91,9 +100,34 @@ impl Cluster {
         let mut c = Cluster { zk, rms, controllers: Vec::new(), dir, opts };
         for i in 0..c.opts.rms {
             c.controllers.push(None);
-            c.start_controller(i);
+            if c.opts.start_controllers {
+                c.start_controller(i);
+            }
         }
         c
+    }
+
+    /// Writes `data` to `path` (creating it and its parents) with a plain ZooKeeper client.
+    pub fn write_znode(&self, path: &str, data: &[u8]) {
+        use zookeeper_client as zk;
+        let connect = self.zk.connect_string();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let client = zk::Client::connect(&connect).await.expect("connect to ZooKeeper");
+            let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+            if let Some((parent, _)) = path.rsplit_once('/') {
+                if !parent.is_empty() {
+                    let _ = client.mkdir(parent, &opts).await;
+                }
+            }
+            match client.create(path, data, &opts).await {
+                Ok(_) => {}
+                Err(zk::Error::NodeExists) => {
+                    client.set_data(path, data, None).await.expect("set znode data");
+                }
+                Err(e) => panic!("create {path}: {e}"),
+            }
+        });
     }
 
     /// The config file of the controller beside RM `i` (0-based).
