@@ -9,12 +9,14 @@
 //! - [`sim`]: a simulated ResourceManager for the demo and the tests.
 //! - [`cli`]: the command-line front ends.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod fence;
 pub mod hadoop_ipc;
+pub mod metrics;
 pub mod rm;
 pub mod signals;
 pub mod sim;

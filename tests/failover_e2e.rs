@@ -204,3 +204,57 @@ fn the_failover_budget_stops_automatic_failover() {
     assert!(c.active_rms().is_empty(), "past the budget nobody is promoted");
     c.assert_no_split_brain();
 }
+
+#[test]
+fn the_admin_api_reports_status_history_health_and_metrics_that_follow_a_failover() {
+    use support::procs::{http, http_get};
+    let mut c = cluster(2);
+    let first = c.wait_one_active(DEADLINE, None);
+    let other = 1 - first;
+    let admin = c.admin_url(other);
+    wait_until("the follower to be ready", DEADLINE, || http_get(&admin, "/readyz").is_ok_and(|r| r.status == 200));
+    assert_eq!(http_get(&admin, "/healthz").expect("healthz").status, 200);
+
+    let status: serde_json::Value =
+        serde_json::from_str(&http_get(&admin, "/v1/status").expect("status").body).expect("json");
+    assert_eq!(status["cluster"], "e2e");
+    assert_eq!(status["active_rm"], format!("rm{}", first + 1));
+    assert_eq!(status["leader"], format!("rm{}", first + 1));
+    assert_eq!(status["this_daemon"]["role"], "follower");
+    assert_eq!(status["rms"][first]["ha_state"], "active");
+    assert_eq!(status["rms"][other]["ha_state"], "standby");
+    assert!(status["worst_case_failover_seconds"].as_f64().unwrap_or(0.0) > 0.0);
+
+    let metric = |name: &str| -> f64 {
+        let text = http_get(&admin, "/metrics").expect("metrics").body;
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+    };
+    assert_eq!(metric("rmfc_leader{"), 0.0);
+    let epoch_before = metric("rmfc_epoch{");
+
+    c.rms[first].kill();
+    assert_eq!(c.wait_one_active(DEADLINE, Some(first)), other);
+    wait_until("the metrics to show the new leader", DEADLINE, || metric("rmfc_leader{") == 1.0);
+    assert!(metric("rmfc_epoch{") > epoch_before);
+    wait_until("the next probe to see the local RM active", DEADLINE, || {
+        metric(r#"rmfc_local_rm_ha_state{cluster="e2e",state="active"}"#) == 1.0
+    });
+    assert!(metric(r#"rmfc_failovers_total{cluster="e2e",result="success",trigger="failover"}"#) >= 1.0);
+
+    let history: serde_json::Value =
+        serde_json::from_str(&http_get(&admin, "/v1/history").expect("history").body).expect("json");
+    let last = history["history"].as_array().and_then(|h| h.last()).cloned().expect("an entry");
+    assert_eq!(last["to"], format!("rm{}", other + 1));
+    assert_eq!(last["outcome"], "active");
+    assert_eq!(last["trigger"]["kind"], "failover");
+
+    // Wrong paths and methods get a JSON error, never a crash.
+    let r = http_get(&admin, "/v1/nothing").expect("404");
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("error"));
+    assert_eq!(http("DELETE", &admin, "/v1/status", None).expect("405").status, 405);
+    c.assert_no_split_brain();
+}

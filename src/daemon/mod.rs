@@ -5,19 +5,26 @@
 //!
 //! Owns: wiring and the loop. Must not: make decisions (the core does) or block on I/O.
 
+mod systemd;
 mod wiring;
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::admin;
 use crate::config::Config;
 use crate::core::io::Announcement;
-use crate::core::{Action, Controller, Event};
+use crate::core::{Action, Controller, Event, Status};
 use crate::fence::FenceAdapter;
+use crate::metrics::Metrics;
 use crate::rm::RmAdapter;
 use crate::zk::ZkAdapter;
+use systemd::SystemdNotifier;
 
 /// Everything the loop drives.
 struct Adapters {
@@ -64,11 +71,45 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let cluster = config.cluster_id.clone();
     let rm_id = config.rm_id.clone();
+    let method_names = config.fencing.methods.iter().map(|m| m.type_name().to_string()).collect();
+    let metrics = Arc::new(Mutex::new(Metrics::new(&cluster, method_names, budget.failover_worst.as_secs_f64())?));
     let start = Instant::now();
     let mut core = Controller::new(wiring::core_config(&config), start.into_std());
-    for a in core.start(start.into_std()) {
-        adapters.execute(&cluster, &rm_id, a);
-    }
+    let (status_tx, status_rx) = watch::channel(daemon_status(&core.status(), start.into_std()));
+
+    let listener = tokio::net::TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("admin.listen {}: cannot listen", config.admin.listen))?;
+    tracing::info!(cluster, rm = %rm_id, admin = %listener.local_addr()?, "admin API listening");
+    let probe_cycle = config.health.interval + config.health.timeout;
+    let admin_state = admin::AdminState {
+        cluster: cluster.clone(),
+        rm_id: rm_id.clone(),
+        rm_ids: config.resource_managers.keys().cloned().collect(),
+        status: status_rx,
+        metrics: metrics.clone(),
+        zk: adapters.zk.clone(),
+        rm: adapters.rm.clone(),
+        worst_case_failover: budget.failover_worst,
+        liveness_limit: (config.health.interval * 3).max(Duration::from_secs(5)),
+        readiness_limit: probe_cycle * 3,
+    };
+    let admin_task = tokio::spawn(admin::serve(listener, admin_state));
+    let mut notifier = SystemdNotifier::new(config.zookeeper.session_timeout);
+
+    let mut dispatch = |core: &Controller, now: std::time::Instant, actions: Vec<Action>| {
+        let mut m = metrics.lock().unwrap_or_else(|p| p.into_inner());
+        for a in actions {
+            m.on_action(now, &a);
+            adapters.execute(&cluster, &rm_id, a);
+        }
+        let st = core.status();
+        m.observe_status(&st);
+        let _ = status_tx.send(daemon_status(&st, now));
+        notifier.after_step(&st, now);
+    };
+    let actions = core.start(start.into_std());
+    dispatch(&core, start.into_std(), actions);
     let mut shutdown = std::pin::pin!(crate::signals::shutdown());
     loop {
         let deadline =
@@ -81,12 +122,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             _ = tokio::time::sleep_until(deadline) => Event::Tick,
             _ = &mut shutdown => {
                 tracing::info!(cluster, rm = %rm_id, "rmfc stopping; closing the ZooKeeper session hands leadership over");
+                notifier.stopping();
+                admin_task.abort();
                 adapters.zk.close().await;
                 return Ok(());
             }
         };
-        for a in core.step(Instant::now().into_std(), event) {
-            adapters.execute(&cluster, &rm_id, a);
-        }
+        let now = Instant::now().into_std();
+        metrics.lock().unwrap_or_else(|p| p.into_inner()).on_event(now, &event);
+        let actions = core.step(now, event);
+        dispatch(&core, now, actions);
+    }
+}
+
+fn daemon_status(s: &Status, now: std::time::Instant) -> admin::DaemonStatus {
+    admin::DaemonStatus {
+        role: s.role.name(),
+        role_detail: s.role.detail(),
+        leader: s.leader,
+        session_connected: s.session_connected,
+        health: crate::metrics::health_name(s.health),
+        rm_state: s.rm_state.map(|st| st.to_string()),
+        epoch: s.epoch,
+        drift_corrections: s.drift_corrections,
+        budget_remaining: s.budget_remaining,
+        loop_at: now,
+        last_probe: s.last_probe,
     }
 }

@@ -156,6 +156,8 @@ impl Cluster {
                 yaml.push_str(BASE_FENCING_YAML);
             }
         }
+        // Each controller's admin API on an ephemeral port (read back from its log).
+        yaml.push_str("admin:\n  listen: 127.0.0.1:0\n");
         if self.opts.json_logs {
             yaml.push_str("logging:\n  format: json\n");
         }
@@ -199,6 +201,17 @@ impl Cluster {
     pub fn controller_signal(&self, i: usize, sig: &str) {
         let c = self.controllers[i].as_ref().expect("controller running");
         signal(c.pid, sig);
+    }
+
+    /// `http://127.0.0.1:PORT` of controller `i`'s admin API (from its start-up log line).
+    pub fn admin_url(&self, i: usize) -> String {
+        super::wait::wait_for(&format!("controller rm{} to listen", i + 1), Duration::from_secs(30), || {
+            let log = self.controller_log(i);
+            let line = log.lines().rev().find(|l| l.contains("admin API listening"))?;
+            let addr =
+                line.split("admin=").nth(1)?.split(|c: char| c.is_whitespace() || c == '"' || c == ',').next()?;
+            Some(format!("http://{addr}"))
+        })
     }
 
     pub fn controller_log(&self, i: usize) -> String {

@@ -139,6 +139,33 @@ pub struct Status {
     pub rm_state: Option<HaState>,
     pub epoch: u64,
     pub drift_corrections: u64,
+    /// Automatic failovers left in the budget window, as of the last state read.
+    pub budget_remaining: Option<u32>,
+    /// When the local RM last answered a probe (any answer, healthy or not).
+    pub last_probe: Option<Instant>,
+}
+
+impl Role {
+    /// A short name for logs, metrics and the admin API.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Promoting { .. } => "promoting",
+            Role::Active { .. } => "active",
+            Role::Neutral { .. } => "neutral",
+            Role::Blocked { .. } => "blocked",
+        }
+    }
+
+    /// Why the role is what it is, when that needs saying.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Role::Promoting { step_name, .. } => Some((*step_name).to_string()),
+            Role::Blocked { reason, .. } => Some(reason.clone()),
+            Role::Neutral { .. } => Some("ZooKeeper connection lost: leadership unverified".into()),
+            _ => None,
+        }
+    }
 }
 
 pub struct Controller {
@@ -169,6 +196,9 @@ pub struct Controller {
     promotion_started: Option<Instant>,
     /// The last refusal journaled, so a leader retrying with backoff records it once.
     last_refusal: Option<String>,
+    /// Failover times and read time of the last state snapshot (for the budget gauge).
+    last_failovers: Option<(Vec<u64>, u64)>,
+    last_probe: Option<Instant>,
 }
 
 fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
@@ -201,6 +231,8 @@ impl Controller {
             stale_probes_until: 0,
             promotion_started: None,
             last_refusal: None,
+            last_failovers: None,
+            last_probe: None,
         }
     }
 
@@ -226,6 +258,8 @@ impl Controller {
             rm_state: self.health.last_state,
             epoch: self.epoch,
             drift_corrections: self.drift_corrections,
+            budget_remaining: self.last_failovers.as_ref().map(|(f, at)| self.cfg.budget.remaining(f, *at)),
+            last_probe: self.last_probe,
         }
     }
 
@@ -331,6 +365,7 @@ impl Controller {
             }
             Event::Probed { op, outcome } if self.probe_in_flight == Some(op) => {
                 self.probe_in_flight = None;
+                self.last_probe = Some(now);
                 self.next_probe = now + self.cfg.probe_interval;
                 self.observe_probe(&outcome, &mut out);
                 if op.0 <= self.stale_probes_until {

@@ -79,6 +79,7 @@ impl Controller {
             }
         };
         self.epoch = self.epoch.max(snap.state.epoch);
+        self.last_failovers = Some((snap.state.recent_failovers_ms.clone(), snap.read_at_ms));
         let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
         let Some(target) = target else {
             // Nobody to fence: first start, or our own RM was the last active.
