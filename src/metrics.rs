@@ -158,6 +158,7 @@ impl Metrics {
         for h in HEALTHS {
             self.health.with_label_values(&[h]).set(f64::from(u8::from(h == health)));
         }
+        self.paused.set(i64::from(s.paused));
         if let Some(b) = s.budget_remaining {
             self.budget_remaining.set(i64::from(b));
         }

@@ -170,6 +170,7 @@ fn write_action(op: OpId, gen: SessionGen, own: &str, expected_version: Option<i
             leader_znode: Some(own.to_string()),
             since_ms: 1_000 * epoch,
             recent_failovers_ms: vec![],
+            pause: None,
         }),
         breadcrumb: Breadcrumb { active_rm: rm, epoch },
     }

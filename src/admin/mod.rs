@@ -1,11 +1,14 @@
 //! The admin HTTP API (axum, JSON) every daemon serves on `admin.listen`: what the cluster looks
 //! like from here, the transition journal, liveness and readiness, and Prometheus metrics.
 //!
-//! - `GET /v1/status`, `GET /v1/history`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//! - `GET /v1/status`, `GET /v1/history`, `GET /healthz`, `GET /readyz`, `GET /metrics`;
+//! - `POST /v1/pause`, `POST /v1/resume` (see `ops`).
 //!
-//! Owns: HTTP and JSON shapes. Must not: decide anything or change any state (it reads the
-//! daemon's published status, ZooKeeper's records, and probes RMs).
+//! Owns: HTTP and JSON shapes. Must not: decide anything (it reads the daemon's published
+//! status, ZooKeeper's records, and probes RMs; operator requests are recorded in ZooKeeper for
+//! the leader to honour).
 
+mod ops;
 mod status;
 
 use std::sync::{Arc, Mutex};
@@ -58,6 +61,8 @@ pub struct AdminState {
     pub liveness_limit: Duration,
     /// Not ready when the local RM has not answered for this long.
     pub readiness_limit: Duration,
+    /// Bearer token for mutating calls (`admin.token_file`); `None`: loopback only.
+    pub token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +81,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/v1/pause", axum::routing::post(ops::pause))
+        .route("/v1/resume", axum::routing::post(ops::resume))
         .fallback(|| async {
             error(StatusCode::NOT_FOUND, "no such endpoint; see /v1/status, /v1/history, /healthz, /readyz, /metrics")
         })
@@ -87,7 +94,7 @@ pub fn router(state: AdminState) -> Router {
 
 /// Serves the API until the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, state: AdminState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
 async fn healthz(State(s): State<AdminState>) -> Response {

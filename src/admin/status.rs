@@ -92,7 +92,7 @@ pub async fn status(State(s): State<AdminState>) -> Response {
         active_rm: view.as_ref().and_then(|v| v.state.as_ref().and_then(|st| st.active_rm.clone())),
         epoch: view.as_ref().and_then(|v| v.state.as_ref().map(|st| st.epoch)),
         rms,
-        paused: None,
+        paused: view.as_ref().and_then(|v| v.state.as_ref()?.pause.clone()).and_then(|p| serde_json::to_value(p).ok()),
         pending_switchover: None,
         worst_case_failover_seconds: s.worst_case_failover.as_secs_f64(),
         problems,

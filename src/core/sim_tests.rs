@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::budget::FailoverBudget;
 use super::controller::Role;
 use super::sim_world::*;
-use super::types::Trigger;
+use super::types::{Pause, Trigger};
 use crate::hadoop_ipc::HaState;
 
 // ---- scenarios ---------------------------------------------------------------------------------
@@ -260,4 +260,38 @@ proptest! {
         let epochs: HashSet<u64> = w.promoted_epochs.keys().copied().collect();
         prop_assert_eq!(epochs.len(), w.promoted_epochs.len());
     }
+}
+
+#[test]
+fn while_paused_nobody_fails_over_and_a_resume_takes_effect_at_once() {
+    let mut w = World::new(2);
+    w.settle(10);
+    let first = w.active_rms()[0].clone();
+    w.state.pause = Some(Pause { by: "ops".into(), reason: "ZooKeeper upgrade".into(), since_ms: 0, until_ms: None });
+    w.rms.get_mut(&first).unwrap().proc = Proc::Dead;
+    w.settle(20);
+    assert!(w.active_rms().is_empty(), "paused: no failover");
+    assert!(!w.rms.values().any(|m| m.fenced), "paused: no fencing either");
+    let leader = (0..2).find(|i| matches!(w.role(*i), Some(Role::Blocked { .. }))).expect("a leader waits");
+    match w.role(leader) {
+        Some(Role::Blocked { reason, .. }) => assert!(reason.contains("paused by ops: ZooKeeper upgrade"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    w.state.pause = None;
+    w.settle(8);
+    assert_eq!(w.active_rms().len(), 1, "resumed: the failover happens within a few ticks");
+    assert!(w.violations.is_empty(), "{:?}", w.violations);
+}
+
+#[test]
+fn an_expired_pause_no_longer_holds_and_promotions_keep_the_pause_record() {
+    let mut w = World::new(2);
+    w.state.pause = Some(Pause { by: "ops".into(), reason: "window".into(), since_ms: 0, until_ms: Some(1) });
+    w.settle(10);
+    assert_eq!(w.active_rms().len(), 1, "start-up is not a failover");
+    assert!(w.state.pause.is_some(), "the leader's write keeps the operator's record");
+    let first = w.active_rms()[0].clone();
+    w.rms.get_mut(&first).unwrap().proc = Proc::Dead;
+    w.settle(20);
+    assert_eq!(w.active_rms().len(), 1, "the pause expired: failover happens");
 }

@@ -48,6 +48,26 @@ pub struct ClusterState {
     /// Wall times of recent automatic failovers (bounded by the budget window).
     #[serde(default)]
     pub recent_failovers_ms: Vec<u64>,
+    /// While set (and not expired), no automatic failover or fencing happens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
+}
+
+/// An operator's pause of automatic failover: always with a reason, optionally expiring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub by: String,
+    pub reason: String,
+    pub since_ms: u64,
+    /// Wall time at which the pause ends by itself (`None`: until resumed).
+    pub until_ms: Option<u64>,
+}
+
+impl Pause {
+    /// Is the pause in force at `now_ms`?
+    pub fn in_force(&self, now_ms: u64) -> bool {
+        self.until_ms.is_none_or(|u| now_ms < u)
+    }
 }
 
 /// Health of one RM as its own controller last saw it (`/health/<rm-id>`): lets the leader skip

@@ -93,6 +93,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         worst_case_failover: budget.failover_worst,
         liveness_limit: (config.health.interval * 3).max(Duration::from_secs(5)),
         readiness_limit: probe_cycle * 3,
+        token: wiring::read_token(&config)?,
     };
     let admin_task = tokio::spawn(admin::serve(listener, admin_state));
     let mut notifier = SystemdNotifier::new(config.zookeeper.session_timeout);

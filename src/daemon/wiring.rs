@@ -72,6 +72,16 @@ pub fn read_digest(c: &Config) -> anyhow::Result<Option<String>> {
     Ok(Some(digest))
 }
 
+/// The bearer token of `admin.token_file`, if configured.
+pub fn read_token(c: &Config) -> anyhow::Result<Option<String>> {
+    let Some(path) = &c.admin.token_file else { return Ok(None) };
+    let token =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("admin.token_file {}: {e}", path.display()))?;
+    let token = token.trim().to_string();
+    anyhow::ensure!(!token.is_empty(), "admin.token_file {}: the file is empty", path.display());
+    Ok(Some(token))
+}
+
 pub fn zk_config(c: &Config, digest: Option<String>) -> ZkAdapterConfig {
     let me = &c.resource_managers[&c.rm_id];
     ZkAdapterConfig {

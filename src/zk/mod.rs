@@ -23,6 +23,7 @@
 mod election;
 pub mod error;
 pub mod layout;
+mod operator;
 pub mod records;
 mod session;
 mod state;
@@ -123,6 +124,14 @@ impl ZkAdapter {
     /// the current session (each call time-boxed). For the admin API; the core never uses it.
     pub async fn snapshot(&self) -> Result<ClusterView, ZkError> {
         view::snapshot(&self.shared).await
+    }
+
+    /// Sets (Some) or clears (None) the operator's pause in the state znode, with CAS.
+    pub async fn set_pause(
+        &self,
+        pause: Option<crate::core::types::Pause>,
+    ) -> Result<crate::core::types::ClusterState, ZkError> {
+        operator::set_pause(&self.shared, pause).await
     }
 
     /// Closes the current session now, so its election node disappears at once instead of

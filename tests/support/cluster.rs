@@ -157,7 +157,9 @@ impl Cluster {
             }
         }
         // Each controller's admin API on an ephemeral port (read back from its log).
-        yaml.push_str("admin:\n  listen: 127.0.0.1:0\n");
+        if !self.opts.extra_yaml.contains("admin:") {
+            yaml.push_str("admin:\n  listen: 127.0.0.1:0\n");
+        }
         if self.opts.json_logs {
             yaml.push_str("logging:\n  format: json\n");
         }
@@ -170,7 +172,8 @@ impl Cluster {
     pub fn start_controller(&mut self, i: usize) {
         let config = self.write_config(i);
         let log = self.dir.path().join(format!("controller-rm{}.log", i + 1));
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        // A fresh log per start, so what is read back (e.g. the admin address) is this process's.
+        let file = std::fs::File::create(&log).expect("log file");
         let child = rmfc(&["run", "-c", config.to_str().expect("utf-8 path")])
             .env("RUST_LOG", "info,rmfc=debug")
             .stdin(Stdio::null())

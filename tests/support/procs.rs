@@ -59,13 +59,25 @@ impl HttpReply {
 
 /// One HTTP/1.1 request with `Connection: close`; never follows redirects.
 pub fn http(method: &str, addr: &str, path: &str, body: Option<&str>) -> std::io::Result<HttpReply> {
+    http_with_headers(method, addr, path, body, &[])
+}
+
+/// [`http`] with extra request headers.
+pub fn http_with_headers(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpReply> {
     let addr = addr.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = Vec::new();

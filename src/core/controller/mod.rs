@@ -143,6 +143,8 @@ pub struct Status {
     pub budget_remaining: Option<u32>,
     /// When the local RM last answered a probe (any answer, healthy or not).
     pub last_probe: Option<Instant>,
+    /// Automatic failover was paused at the last state read (leader's view).
+    pub paused: bool,
 }
 
 impl Role {
@@ -199,6 +201,7 @@ pub struct Controller {
     /// Failover times and read time of the last state snapshot (for the budget gauge).
     last_failovers: Option<(Vec<u64>, u64)>,
     last_probe: Option<Instant>,
+    paused: bool,
 }
 
 fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
@@ -233,6 +236,7 @@ impl Controller {
             last_refusal: None,
             last_failovers: None,
             last_probe: None,
+            paused: false,
         }
     }
 
@@ -260,6 +264,7 @@ impl Controller {
             drift_corrections: self.drift_corrections,
             budget_remaining: self.last_failovers.as_ref().map(|(f, at)| self.cfg.budget.remaining(f, *at)),
             last_probe: self.last_probe,
+            paused: self.paused,
         }
     }
 

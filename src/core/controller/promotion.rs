@@ -22,6 +22,20 @@ impl Controller {
     }
 
     pub(super) fn block(&mut self, now: Instant, kind: K, reason: String, out: &mut Vec<Action>) {
+        let retry_in = self.retry_backoff;
+        self.retry_backoff = (self.retry_backoff * 2).min(self.cfg.retry_max);
+        self.block_for(now, kind, reason, retry_in, out);
+    }
+
+    /// Holds the election without promoting; looks again after `retry_in`.
+    pub(super) fn block_for(
+        &mut self,
+        now: Instant,
+        kind: K,
+        reason: String,
+        retry_in: std::time::Duration,
+        out: &mut Vec<Action>,
+    ) {
         out.push(ann(kind, self.epoch, reason.clone()));
         if self.last_refusal.as_ref() != Some(&reason) {
             // Journal why nothing was promoted, once per distinct reason.
@@ -42,8 +56,7 @@ impl Controller {
             });
         }
         self.step = None;
-        self.role = Role::Blocked { reason, retry_at: now + self.retry_backoff };
-        self.retry_backoff = (self.retry_backoff * 2).min(self.cfg.retry_max);
+        self.role = Role::Blocked { reason, retry_at: now + retry_in };
     }
 
     /// The step in flight, if `op` answers it and we still hold the election (rule 3).
@@ -80,11 +93,19 @@ impl Controller {
         };
         self.epoch = self.epoch.max(snap.state.epoch);
         self.last_failovers = Some((snap.state.recent_failovers_ms.clone(), snap.read_at_ms));
+        self.paused = snap.state.pause.as_ref().is_some_and(|p| p.in_force(snap.read_at_ms));
         let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
         let Some(target) = target else {
             // Nobody to fence: first start, or our own RM was the last active.
             return self.write_state(now, snap, "none needed", 0, false, out);
         };
+        if let Some(p) = snap.state.pause.as_ref().filter(|p| p.in_force(snap.read_at_ms)) {
+            // Paused: no automatic failover and no fencing. Look again soon, so a resume
+            // takes effect within a second.
+            let reason =
+                format!("automatic failover is paused by {}: {}; not failing over from {target}", p.by, p.reason);
+            return self.block_for(now, K::Blocked, reason, self.cfg.retry_initial, out);
+        }
         if let Err(refusal) = self.cfg.budget.check(&snap.state.recent_failovers_ms, snap.read_at_ms) {
             return self.block(now, K::Blocked, format!("not failing over from {target}: {refusal}"), out);
         }
@@ -184,6 +205,8 @@ impl Controller {
             leader_znode: Some(own_znode.clone()),
             since_ms: snap.read_at_ms,
             recent_failovers_ms: recent,
+            // Operator records survive a promotion.
+            pause: snap.state.pause.clone(),
         };
         let journal = Box::new(Journal {
             trigger,

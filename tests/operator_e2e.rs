@@ -1,0 +1,114 @@
+//! Operator requests end to end, against real daemons: pause and resume (recorded in the state
+//! znode, honoured by the leader, surviving restarts), access control of mutating calls, and
+//! bad requests.
+
+mod support;
+
+use std::time::Duration;
+
+use support::cluster::{Cluster, ClusterOptions};
+use support::procs::{http, http_get, HttpReply};
+use support::wait::wait_until;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn post(url: &str, path: &str, body: &str) -> HttpReply {
+    http("POST", url, path, Some(body)).expect("POST")
+}
+
+fn status(url: &str) -> serde_json::Value {
+    serde_json::from_str(&http_get(url, "/v1/status").expect("status").body).expect("status JSON")
+}
+
+#[test]
+fn while_paused_a_dead_active_is_not_replaced_until_resume() {
+    let mut c = Cluster::start(ClusterOptions::default());
+    let first = c.wait_one_active(DEADLINE, None);
+    let other = 1 - first;
+    let admin = c.admin_url(other);
+    let r = post(&admin, "/v1/pause", r#"{"reason": "ZooKeeper maintenance", "for": "1h"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("ZooKeeper maintenance"), "{}", r.body);
+    assert_eq!(status(&admin)["paused"]["reason"], "ZooKeeper maintenance");
+
+    c.rms[first].kill();
+    wait_until("the leader to say it is paused", DEADLINE, || c.controller_log(other).contains("paused by"));
+    assert!(c.active_rms().is_empty(), "paused: no automatic failover");
+
+    let r = post(&admin, "/v1/resume", "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(c.wait_one_active(DEADLINE, Some(first)), other, "resumed: the failover happens");
+    assert!(status(&admin)["paused"].is_null());
+    c.assert_no_split_brain();
+}
+
+#[test]
+fn a_pause_survives_daemon_restarts() {
+    let mut c = Cluster::start(ClusterOptions::default());
+    c.wait_one_active(DEADLINE, None);
+    let r = post(&c.admin_url(0), "/v1/pause", r#"{"reason": "upgrade"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for i in 0..2 {
+        c.stop_controller(i);
+        c.start_controller(i);
+    }
+    c.wait_one_active(DEADLINE, None);
+    let admin = c.admin_url(1);
+    wait_until("the restarted daemon to answer", DEADLINE, || {
+        http_get(&admin, "/v1/status").is_ok_and(|r| r.status == 200)
+    });
+    let s = status(&admin);
+    assert_eq!(s["paused"]["reason"], "upgrade", "{s}");
+    assert!(s["paused"]["until_ms"].is_null(), "no expiry was asked for");
+}
+
+#[test]
+fn mutating_calls_need_the_token_when_one_is_configured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").expect("write token");
+    let c = Cluster::start(ClusterOptions {
+        extra_yaml: format!("admin:\n  listen: 127.0.0.1:0\n  token_file: {}\n", token_file.display()),
+        ..ClusterOptions::default()
+    });
+    c.wait_one_active(DEADLINE, None);
+    let admin = c.admin_url(0);
+    assert_eq!(post(&admin, "/v1/pause", r#"{"reason": "x"}"#).status, 401);
+    let wrong = support::procs::http_with_headers(
+        "POST",
+        &admin,
+        "/v1/pause",
+        Some(r#"{"reason": "x"}"#),
+        &[("Authorization", "Bearer nope")],
+    );
+    assert_eq!(wrong.expect("POST").status, 401);
+    let right = support::procs::http_with_headers(
+        "POST",
+        &admin,
+        "/v1/pause",
+        Some(r#"{"reason": "x"}"#),
+        &[("Authorization", "Bearer s3cret-token")],
+    );
+    assert_eq!(right.expect("POST").status, 200);
+    assert_eq!(http_get(&admin, "/v1/status").expect("read calls stay open").status, 200);
+}
+
+#[test]
+fn bad_requests_get_a_clear_4xx_and_change_nothing() {
+    let c = Cluster::start(ClusterOptions::default());
+    c.wait_one_active(DEADLINE, None);
+    let admin = c.admin_url(0);
+    for (body, needle) in [
+        ("{}", "needs a reason"),
+        (r#"{"reason": "  "}"#, "needs a reason"),
+        (r#"{"reason": "x", "for": "soon"}"#, "expected number"),
+        (r#"{"reason": "x", "until": "1h"}"#, "unknown field"),
+        ("{not json", "bad JSON"),
+    ] {
+        let r = post(&admin, "/v1/pause", body);
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(r.body.contains(needle), "{body}: {}", r.body);
+    }
+    assert_eq!(http_get(&admin, "/v1/pause").expect("GET").status, 405);
+    assert!(status(&admin)["paused"].is_null(), "nothing was paused");
+}
