@@ -34,10 +34,10 @@ fn authorize(s: &AdminState, peer: SocketAddr, headers: &HeaderMap) -> Result<St
                 Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => {
                     Ok(format!("token holder at {}", peer.ip()))
                 }
-                Some(_) => Err(error(StatusCode::UNAUTHORIZED, "wrong bearer token")),
-                None => Err(error(
+                Some(_) => Err((StatusCode::UNAUTHORIZED, "wrong bearer token".into())),
+                None => Err((
                     StatusCode::UNAUTHORIZED,
-                    "this call needs `Authorization: Bearer <token>` (admin.token_file)",
+                    "this call needs `Authorization: Bearer <token>` (admin.token_file)".into(),
                 )),
             }
         }
