@@ -7,6 +7,7 @@
 //! - [`fence`]: the fencing chain's steps.
 //! - [`zk`]: the ZooKeeper adapter: session, election znodes, CAS state, journal, health.
 //! - [`sim`]: a simulated ResourceManager for the demo and the tests.
+//! - [`demo`]: `rmfc demo`, a local cluster (ZooKeeper, simulated RMs, controllers) to try rmfc on.
 //! - [`cli`]: the command-line front ends.
 
 pub mod admin;
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod demo;
 pub mod fence;
 pub mod hadoop_ipc;
 pub mod metrics;

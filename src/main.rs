@@ -22,9 +22,29 @@ async fn main() {
             }
         }
         Command::Run(args) => rmfc::cli::run::run(args, cli.log_format).await,
+        Command::Demo(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::demo::run(args).await
+        }
         Command::CheckConfig(args) => {
             init_logging(cli.log_format, "warn");
             rmfc::cli::check_config::run(args)
+        }
+        Command::Status(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::ops::status(args).await
+        }
+        Command::History(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::ops::history(args).await
+        }
+        Command::Pause(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::ops::pause(args).await
+        }
+        Command::Resume(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::ops::resume(args).await
         }
     };
     std::process::exit(code);

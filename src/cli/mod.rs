@@ -4,6 +4,8 @@
 //! without a process (that lives in the library modules).
 
 pub mod check_config;
+pub mod demo;
+pub mod ops;
 pub mod rm_admin;
 pub mod run;
 
@@ -40,6 +42,16 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// Run the failover controller beside the local RM.
     Run(run::RunArgs),
+    /// Show the cluster as a daemon sees it: leader, active RM, epoch, pause, every RM.
+    Status(ops::StatusArgs),
+    /// Show the transition journal, newest first.
+    History(ops::HistoryArgs),
+    /// Pause automatic failover and fencing (manual switchover still works).
+    Pause(ops::PauseArgs),
+    /// Resume automatic failover after a pause.
+    Resume(ops::ResumeArgs),
+    /// Run a local demo cluster: ZooKeeper, two simulated RMs, two controllers.
+    Demo(demo::DemoArgs),
 }
 
 /// Sets up tracing on stderr; `RUST_LOG` overrides the default level.
