@@ -112,3 +112,28 @@ fn bad_requests_get_a_clear_4xx_and_change_nothing() {
     assert_eq!(http_get(&admin, "/v1/pause").expect("GET").status, 405);
     assert!(status(&admin)["paused"].is_null(), "nothing was paused");
 }
+
+#[test]
+fn the_cli_drives_real_daemons() {
+    let c = Cluster::start(ClusterOptions::default());
+    let first = c.wait_one_active(DEADLINE, None);
+    let admin = c.admin_url(0);
+    let run = |args: &[&str]| {
+        let out = support::procs::rmfc(args).args(["--admin", &admin]).output().expect("run rmfc");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, out, err) = run(&["status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("active RM:           rm{}", first + 1)), "{out}");
+    let (code, out, _) = run(&["history"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("startup"), "{out}");
+    let (code, _, err) = run(&["pause", "--reason", "drill", "--for", "10m"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(status(&admin)["paused"]["reason"], "drill");
+    let (code, _, err) = run(&["pause", "--reason", " "]);
+    assert_eq!(code, Some(1), "a refused request exits 1: {err}");
+    let (code, _, err) = run(&["resume"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(status(&admin)["paused"].is_null());
+}
