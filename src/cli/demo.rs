@@ -12,7 +12,7 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
     /// First port on 127.0.0.1: ZooKeeper on N, the RMs' admin and web ports on N+1..N+4, the
     /// controllers' admin APIs on N+10 and N+11 (a taken port moves to the next free one).
-    #[arg(long, default_value_t = 19000)]
+    #[arg(long, value_name = "N", default_value_t = 19000)]
     pub base_port: u16,
 }
 

@@ -13,6 +13,8 @@ use anyhow::bail;
 
 /// How far above its place in the layout a port may be moved.
 const MAX_SHIFT: u16 = 100;
+/// Base ports accepted: unprivileged, and room above for the layout and its shifts.
+const BASE_RANGE: std::ops::RangeInclusive<u16> = 1024..=u16::MAX - 2 * MAX_SHIFT;
 
 #[derive(Debug, Clone)]
 pub struct Ports {
@@ -24,8 +26,8 @@ pub struct Ports {
 
 impl Ports {
     pub fn plan(base: u16) -> anyhow::Result<Ports> {
-        if base < 1024 || base > u16::MAX - 2 * MAX_SHIFT {
-            bail!("--base-port {base}: choose a port between 1024 and {}", u16::MAX - 2 * MAX_SHIFT);
+        if !BASE_RANGE.contains(&base) {
+            bail!("--base-port {base}: choose a port between {} and {}", BASE_RANGE.start(), BASE_RANGE.end());
         }
         let mut chosen = Vec::new();
         let mut pick = |offset: u16| -> anyhow::Result<SocketAddr> {
@@ -55,7 +57,7 @@ mod tests {
         // Find a base whose first two ports are free, then occupy the first.
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let taken = listener.local_addr().expect("addr").port();
-        if taken < 1024 || taken > u16::MAX - 2 * MAX_SHIFT {
+        if !BASE_RANGE.contains(&taken) {
             return;
         }
         let p = Ports::plan(taken).expect("plan");

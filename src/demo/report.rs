@@ -37,15 +37,43 @@ pub(super) fn print_running(d: &Demo) {
     );
 }
 
-/// The cluster as the first controller's `GET /v1/status` shows it.
+/// The cluster as the first controller's `GET /v1/status` shows it: through `rmfc status` when
+/// this build has it (the operator's own view), else as a table of the JSON.
 pub(super) async fn print_status(d: &Demo) {
     let Some(m) = d.members.first() else { return };
-    let url = format!("{}/v1/status", m.admin_url());
+    let admin = m.admin_url();
+    let url = format!("{admin}/v1/status");
+    // Also waits until both controllers have reported their RM's health.
+    let status = fetch_status(&url).await;
+    if has_subcommand("status") {
+        if let Some(text) = run_status_command(d, &admin).await {
+            say!("\nCluster status ({} status --admin {admin}):", display_exe(&d.exe));
+            for line in text.lines() {
+                if line.trim().is_empty() {
+                    say!("");
+                } else {
+                    say!("  {line}");
+                }
+            }
+            return;
+        }
+    }
     say!("\nCluster status (GET {url}):");
-    match fetch_status(&url).await {
+    match status {
         Ok(v) => print_table(&v),
         Err(e) => say!("  (no answer: {e})"),
     }
+}
+
+/// The output of `rmfc status --admin URL`, `None` if it did not succeed in time.
+async fn run_status_command(d: &Demo, admin: &str) -> Option<String> {
+    let run = tokio::process::Command::new(&d.exe)
+        .args(["status", "--admin", admin])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(10), run).await.ok()?.ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
 
 async fn fetch_status(url: &str) -> anyhow::Result<Value> {
