@@ -120,7 +120,11 @@ fn the_cli_drives_real_daemons() {
     let admin = c.admin_url(0);
     let run = |args: &[&str]| {
         let out = support::procs::rmfc(args).args(["--admin", &admin]).output().expect("run rmfc");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
     let (code, out, err) = run(&["status"]);
     assert_eq!(code, Some(0), "{err}");
