@@ -112,3 +112,181 @@ fn a_missing_file_is_named() {
     assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
     assert!(err.starts_with(&format!("rmfc check-config: {file}: cannot read: ")), "{err}");
 }
+
+// ---- --yarn-site ----
+
+fn deploy(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(name).display().to_string()
+}
+
+/// The rmfc config that describes the cluster of deploy/yarn-site-mode-a.xml.
+const MATCHING: &str = "cluster_id: yarn-prod
+rm_id: rm1
+resource_managers:
+  rm1: { admin_address: rm1.example.com:8033, web_address: http://rm1.example.com:8088 }
+  rm2: { admin_address: rm2.example.com:8033, web_address: http://rm2.example.com:8088 }
+zookeeper:
+  connect: zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181
+";
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let file = dir.path().join(name);
+    std::fs::write(&file, text).unwrap();
+    file.display().to_string()
+}
+
+#[test]
+fn the_mode_a_snippet_fits_a_matching_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "rmfc.yaml", MATCHING);
+    let site = deploy("yarn-site-mode-a.xml");
+    let (code, out, err) = check(&["check-config", "-c", &cfg, "--yarn-site", &site]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let budget = out.find("Timing budget").expect("budget printed");
+    let section = out.find(&format!("\nyarn-site.xml: {site}\n")).expect("yarn-site section");
+    assert!(section > budget, "the yarn-site section comes after the budget:\n{out}");
+    for want in [
+        "  mode: A (automatic-failover.enabled=false: the RM accepts REQUEST_BY_USER)\n",
+        "  rm1  admin rm1.example.com:8033  web http://rm1.example.com:8088\n",
+        "  rm2  admin rm2.example.com:8033  web http://rm2.example.com:8088\n",
+        "  no findings: the RM settings fit this config\n",
+    ] {
+        assert!(out[section..].contains(want), "missing {want:?} in\n{out}");
+    }
+    assert!(!out.contains("yarn-site: "), "{out}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn the_shipped_example_config_fits_the_shipped_mode_a_snippet() {
+    let (code, out, err) = check(&["check-config", "-c", &example(), "--yarn-site", &deploy("yarn-site-mode-a.xml")]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("  no findings: the RM settings fit this config\n"), "{out}");
+}
+
+#[test]
+fn mode_b_merged_over_mode_a_needs_request_source_zkfc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (deploy("yarn-site-mode-a.xml"), deploy("yarn-site-mode-b.xml"));
+    let user = write(&dir, "user.yaml", MATCHING);
+    let (code, out, _) = check(&["check-config", "-c", &user, "--yarn-site", &a, "--yarn-site", &b]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("  mode: B (automatic failover without an elector: the RM accepts REQUEST_BY_ZKFC)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "\nyarn-site: error: transition.request_source is user (REQUEST_BY_USER), which an RM in mode B refuses \
+             (\"Manual failover for this ResourceManager is disallowed, because automatic failover is enabled\"): set \
+             transition.request_source: zkfc in {user} (or switch the RMs to mode A: \
+             yarn.resourcemanager.ha.automatic-failover.enabled=false in {b})\n"
+        )),
+        "{out}"
+    );
+
+    let zkfc = write(&dir, "zkfc.yaml", &format!("{MATCHING}transition: {{ request_source: zkfc }}\n"));
+    let (code, out, err) = check(&["check-config", "-c", &zkfc, "--yarn-site", &a, "--yarn-site", &b]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("yarn-site: ")).collect();
+    assert_eq!(findings.len(), 1, "{out}");
+    assert!(findings[0].starts_with("yarn-site: note: mode B relies on a quirk of Hadoop 3.x"), "{out}");
+}
+
+#[test]
+fn a_mismatching_config_fails_saying_what_to_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        &dir,
+        "rmfc.yaml",
+        &MATCHING.replace("rm2:", "rm3:").replace("rm2.example.com", "rm3.example.com").replace(
+            "zookeeper:\n",
+            "transition: { request_source: zkfc }\n\
+             fencing: { methods: [{ type: zk_state_store, path: /yarn/ZKRMStateRoot }] }\nzookeeper:\n",
+        ),
+    );
+    let site = deploy("yarn-site-mode-a.xml");
+    let (code, out, err) = check(&["check-config", "-c", &cfg, "--yarn-site", &site]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("yarn-site: ")).collect();
+    let want = [
+        format!(
+            "yarn-site: error: transition.request_source is zkfc (REQUEST_BY_ZKFC), which an RM in mode A \
+             (yarn.resourcemanager.ha.automatic-failover.enabled=false) refuses (\"...denied since automatic failover \
+             is not enabled\"): set transition.request_source: user in {cfg} (or switch the RMs to mode B: \
+             deploy/yarn-site-mode-b.xml)"
+        ),
+        format!(
+            "yarn-site: error: RM \"rm2\" is in yarn.resourcemanager.ha.rm-ids (rm1,rm2) in {site} but not in \
+             resource_managers: add resource_managers.rm2 (admin_address: rm2.example.com:8033, web_address: \
+             http://rm2.example.com:8088) to {cfg}, and run an rmfc daemon beside it"
+        ),
+        format!(
+            "yarn-site: error: resource_managers.rm3 in {cfg} is not an RM of yarn.resourcemanager.ha.rm-ids \
+             (rm1,rm2) in {site}: remove it from {cfg}, or add rm3 to yarn.resourcemanager.ha.rm-ids (with \
+             yarn.resourcemanager.hostname.rm3) in {site}"
+        ),
+        format!(
+            "yarn-site: error: fencing.methods[0].path is /yarn/ZKRMStateRoot in {cfg}, but the RMs' ZKRMStateStore \
+             root is /rmstore/ZKRMStateRoot (yarn.resourcemanager.zk-state-store.parent-path not set: /rmstore, + \
+             /ZKRMStateRoot): rmfc would verify the fencing on the wrong znode; set fencing.methods[0].path: \
+             /rmstore/ZKRMStateRoot in {cfg}"
+        ),
+    ];
+    assert_eq!(findings, want, "{out}");
+    assert_eq!(
+        err,
+        format!("rmfc check-config: the RM settings do not fit {cfg}: 4 errors (the yarn-site: error: lines above)\n")
+    );
+}
+
+#[test]
+fn the_default_embedded_elector_fails_and_json_carries_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "rmfc.yaml", MATCHING);
+    let text = std::fs::read_to_string(deploy("yarn-site-mode-a.xml")).unwrap();
+    let defaults: String =
+        text.lines().filter(|l| !l.contains("automatic-failover.enabled")).map(|l| format!("{l}\n")).collect();
+    let site = write(&dir, "yarn-site.xml", &defaults);
+    let (code, out, err) = check(&["check-config", "-c", &cfg, "--yarn-site", &site, "--json"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v["valid"], true, "the rmfc config itself is valid");
+    let y = &v["yarn_site"];
+    assert_eq!(y["files"][0], site.as_str());
+    assert_eq!(y["ok"], false);
+    assert_eq!(y["mode"], "embedded_elector");
+    assert_eq!(y["errors"], 1);
+    assert_eq!(y["rm_ids"], serde_json::json!(["rm1", "rm2"]));
+    assert_eq!(y["resource_managers"]["rm1"]["admin_address"], "rm1.example.com:8033");
+    assert_eq!(y["findings"][0]["severity"], "error");
+    let message = y["findings"][0]["message"].as_str().unwrap();
+    for want in [
+        "yarn.resourcemanager.ha.automatic-failover.enabled=true (not set: Hadoop's default)",
+        "which would fight rmfc over which RM is active",
+        &format!("For mode A (recommended) set yarn.resourcemanager.ha.automatic-failover.enabled=false in {site}"),
+        &format!("set transition.request_source: zkfc in {cfg}"),
+    ] {
+        assert!(message.contains(want), "missing {want:?} in {message}");
+    }
+    assert!(
+        err.starts_with("rmfc check-config: yarn-site: error: yarn.resourcemanager.ha.automatic-failover"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreadable_or_broken_yarn_site_fails_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(&dir, "rmfc.yaml", MATCHING);
+    let absent = dir.path().join("absent.xml").display().to_string();
+    let (code, out, _) = check(&["check-config", "-c", &cfg, "--yarn-site", &absent]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("\nyarn-site: error: {absent}: cannot read: ")), "{out}");
+
+    let broken =
+        write(&dir, "broken.xml", "<configuration>\n  <property><name>a</name><value>b</value>\n</configuration>\n");
+    let (code, out, _) = check(&["check-config", "-c", &cfg, "--yarn-site", &broken]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("\nyarn-site: error: {broken}:3: </configuration> closes <property>\n")), "{out}");
+}

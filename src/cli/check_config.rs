@@ -1,6 +1,9 @@
-//! `rmfc check-config -c FILE`: loads and validates a config file, prints what it describes, the
-//! timing budget its settings imply and every warning. Exit 0 when the file is valid (warnings
-//! included), 1 when it is not (every problem on stderr as `path: reason`).
+//! `rmfc check-config -c FILE [--yarn-site FILE]`: loads and validates a config file, prints what
+//! it describes, the timing budget its settings imply and every warning. With `--yarn-site`, it
+//! also checks the RMs' yarn-site.xml against the config and prints each finding after the
+//! budget as `yarn-site: error|warning|note: ...`. Exit 0 when the file is valid (warnings and
+//! notes included), 1 when it is not (every problem on stderr as `path: reason`) or when the
+//! yarn-site check found an error.
 //!
 //! Owns: the command's output. Must not: contact ZooKeeper or an RM (it may run on a workstation),
 //! or decide anything about validity itself (that is `crate::config`).
@@ -12,6 +15,7 @@ use std::time::Duration;
 use humantime::format_duration as fmt;
 use serde_json::{json, Value};
 
+use crate::config::yarn_site::{self, Report, YarnSite};
 use crate::config::{Config, ConfigError, TimingBudget, Warning};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -22,6 +26,24 @@ pub struct CheckConfigArgs {
     /// Print the result as JSON on stdout instead of text (errors still go to stderr too).
     #[arg(long)]
     pub json: bool,
+    /// The RMs' yarn-site.xml: checks their HA mode, RM ids and addresses, state store and admin
+    /// ACL against the config. Repeat it to read core-site.xml first, as Hadoop does
+    /// (`--yarn-site core-site.xml --yarn-site yarn-site.xml`).
+    #[arg(long = "yarn-site", value_name = "FILE")]
+    pub yarn_site: Vec<PathBuf>,
+}
+
+/// The yarn-site check: a report, or why the files could not be read.
+pub type YarnSiteOutcome = Result<Report, String>;
+
+/// Reads the files and checks them against `cfg` (read from `cfg_file`).
+pub fn check_yarn_site(paths: &[PathBuf], cfg: &Config, cfg_file: &str) -> YarnSiteOutcome {
+    YarnSite::load(paths).map(|site| yarn_site::check(&site, cfg, cfg_file))
+}
+
+/// The number of errors in a yarn-site outcome (an unreadable file is one).
+pub fn yarn_site_errors(outcome: &YarnSiteOutcome) -> usize {
+    outcome.as_ref().map_or(1, Report::errors)
 }
 
 /// Runs the command; returns the process exit code.
@@ -39,12 +61,36 @@ pub fn run(args: CheckConfigArgs) -> i32 {
             let mut warnings = cfg.lint();
             warnings.extend(cfg.check_files());
             let budget = cfg.timing_budget();
+            let site = (!args.yarn_site.is_empty()).then(|| check_yarn_site(&args.yarn_site, &cfg, &file));
+            let errors = site.as_ref().map_or(0, yarn_site_errors);
             if args.json {
-                emit(&format!("{:#}\n", summary_json(&file, &cfg, &budget, &warnings)));
+                let mut v = summary_json(&file, &cfg, &budget, &warnings);
+                if let Some(site) = &site {
+                    v["yarn_site"] = yarn_site_json(&args.yarn_site, site);
+                    for line in yarn_site_error_lines(site) {
+                        eprintln!("rmfc check-config: {line}");
+                    }
+                }
+                emit(&format!("{v:#}\n"));
             } else {
-                emit(&summary_text(&file, &cfg, &budget, &warnings));
+                let mut text = summary_text(&file, &cfg, &budget, &warnings);
+                if let Some(site) = &site {
+                    text.push_str(&yarn_site_text(&args.yarn_site, site));
+                }
+                emit(&text);
+                if errors > 0 {
+                    eprintln!(
+                        "rmfc check-config: the RM settings do not fit {file}: {errors} error{} (the yarn-site: error: \
+                         lines above)",
+                        if errors == 1 { "" } else { "s" }
+                    );
+                }
             }
-            0
+            if errors > 0 {
+                1
+            } else {
+                0
+            }
         }
     }
 }
@@ -125,6 +171,86 @@ pub fn summary_text(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &
         let _ = writeln!(out, "warning: {w}");
     }
     out
+}
+
+fn files_text(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The yarn-site section of the text report: the mode, the RMs as the files describe them, then
+/// one `yarn-site: SEVERITY: ...` line per finding.
+pub fn yarn_site_text(paths: &[PathBuf], outcome: &YarnSiteOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "yarn-site.xml: {}", files_text(paths));
+    match outcome {
+        Err(e) => {
+            let _ = writeln!(out, "yarn-site: error: {e}");
+        }
+        Ok(r) => {
+            let _ = writeln!(out, "  mode: {}", r.mode.describe());
+            let width = r.resource_managers.keys().map(String::len).max().unwrap_or(0);
+            for (id, rm) in &r.resource_managers {
+                let _ = writeln!(
+                    out,
+                    "  {id:<width$}  admin {}  web {}",
+                    rm.admin_address.as_deref().unwrap_or("?"),
+                    rm.web_address.as_deref().unwrap_or("?")
+                );
+            }
+            if r.findings.is_empty() {
+                let _ = writeln!(out, "  no findings: the RM settings fit this config");
+            }
+            for f in &r.findings {
+                let _ = writeln!(out, "{f}");
+            }
+        }
+    }
+    out
+}
+
+/// The yarn-site check as JSON (the `yarn_site` key of `--json`).
+pub fn yarn_site_json(paths: &[PathBuf], outcome: &YarnSiteOutcome) -> Value {
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    match outcome {
+        Err(e) => json!({
+            "files": files,
+            "ok": false,
+            "mode": null,
+            "errors": 1,
+            "warnings": 0,
+            "findings": [{ "severity": "error", "message": e }],
+        }),
+        Ok(r) => {
+            let rms: serde_json::Map<String, Value> = r
+                .resource_managers
+                .iter()
+                .map(|(id, rm)| {
+                    (id.clone(), json!({ "admin_address": rm.admin_address, "web_address": rm.web_address }))
+                })
+                .collect();
+            json!({
+                "files": files,
+                "ok": r.errors() == 0,
+                "mode": r.mode.name(),
+                "rm_ids": r.rm_ids,
+                "resource_managers": rms,
+                "errors": r.errors(),
+                "warnings": r.warnings(),
+                "findings": r.findings.iter().map(|f| json!({ "severity": f.severity.name(), "message": f.message })).collect::<Vec<_>>(),
+            })
+        }
+    }
+}
+
+/// The error findings as `yarn-site: error: ...` lines (for stderr).
+fn yarn_site_error_lines(outcome: &YarnSiteOutcome) -> Vec<String> {
+    match outcome {
+        Err(e) => vec![format!("yarn-site: error: {e}")],
+        Ok(r) => {
+            r.findings.iter().filter(|f| f.severity == yarn_site::Severity::Error).map(ToString::to_string).collect()
+        }
+    }
 }
 
 fn ms(d: Duration) -> u64 {

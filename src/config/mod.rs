@@ -11,13 +11,15 @@
 //!
 //! Owns: the key names and their defaults (the contract of `config.example.yaml`), validation and
 //! the timing arithmetic. Must not: open sockets, talk to ZooKeeper or an RM, or read any file but
-//! the config itself (`Config::check_files` only looks at file metadata, for `check-config`).
+//! the config itself (`Config::check_files` only looks at file metadata, for `check-config`;
+//! `yarn_site` reads the yarn-site.xml files `check-config --yarn-site` names).
 
 mod budget;
 mod lint;
 mod raw;
 mod syntax;
 mod validate;
+pub mod yarn_site;
 
 #[cfg(test)]
 mod tests;
