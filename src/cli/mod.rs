@@ -38,7 +38,7 @@ pub enum Command {
     RmAdmin(rm_admin::RmAdminArgs),
     /// Run one simulated ResourceManager (for the demo and tests).
     SimRm(crate::sim::SimRmArgs),
-    /// Validate a config file and print its timing budget.
+    /// Validate a config file (and, with --yarn-site, the RMs' HA settings) and print its timing budget.
     CheckConfig(check_config::CheckConfigArgs),
     /// Run the failover controller beside the local RM.
     Run(run::RunArgs),
