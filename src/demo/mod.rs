@@ -11,7 +11,7 @@
 mod ports;
 mod procs;
 mod report;
-mod zookeeper;
+pub mod zookeeper;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -40,10 +40,6 @@ use tempfile::TempDir;
 pub const INSTALL_HINT: &str = "ZooKeeper is not installed: run \
      `apt-get install -y --no-install-recommends zookeeper` (or .ci/run)";
 
-const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
-/// slf4j bindings in order of preference: simple logs to stderr (captured in the node's log
-/// file, shown on failures); nop is silent.
-const SLF4J_BINDINGS: [&str; 2] = ["/usr/share/java/slf4j-simple.jar", "/usr/share/java/slf4j-nop.jar"];
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
@@ -127,34 +123,13 @@ pub fn probe_mode(addr: SocketAddr, timeout: Duration) -> Option<Mode> {
 // ---------------------------------------------------------------------------------------------
 // Installation and ports
 
-struct Install {
-    java: PathBuf,
-    classpath: String,
-}
+use rmfc::demo::zookeeper::Install;
 
+/// Java and Debian's ZooKeeper, found once (the same lookup the demo uses); missing ones fail
+/// the test loudly with the install hint.
 fn install() -> &'static Install {
     static INSTALL: OnceLock<Install> = OnceLock::new();
-    INSTALL.get_or_init(|| {
-        if !Path::new(ZOOKEEPER_JAR).is_file() {
-            panic!("{INSTALL_HINT} ({ZOOKEEPER_JAR} is missing)");
-        }
-        let java = find_java().unwrap_or_else(|| panic!("{INSTALL_HINT} (no `java` on PATH or in JAVA_HOME)"));
-        let mut classpath = ZOOKEEPER_JAR.to_string();
-        if let Some(binding) = SLF4J_BINDINGS.iter().find(|p| Path::new(p).is_file()) {
-            classpath.push(':');
-            classpath.push_str(binding);
-        }
-        Install { java, classpath }
-    })
-}
-
-fn find_java() -> Option<PathBuf> {
-    let from_home = std::env::var_os("JAVA_HOME").map(|h| PathBuf::from(h).join("bin/java"));
-    let from_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("java"));
-    from_home.into_iter().chain(from_path).find(|p| p.is_file())
+    INSTALL.get_or_init(|| rmfc::demo::zookeeper::find_install().unwrap_or_else(|e| panic!("{INSTALL_HINT}\n{e:#}")))
 }
 
 /// A pseudo-random number (std only): a randomly keyed hasher over a process-wide counter.
