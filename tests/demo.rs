@@ -25,9 +25,14 @@ struct Demo {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// Readers that reached end of stream.
+    drained: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+fn collect(
+    stream: impl Read + Send + 'static,
+    drained: Arc<std::sync::atomic::AtomicUsize>,
+) -> Arc<Mutex<Vec<String>>> {
     let lines: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = lines.clone();
     std::thread::spawn(move || {
@@ -35,6 +40,7 @@ fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
             let Ok(line) = line else { break };
             sink.lock().unwrap().push(line);
         }
+        drained.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     lines
 }
@@ -57,9 +63,10 @@ impl Demo {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn rmfc demo");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let mut demo = Demo { child, stdout, stderr };
+        let drained: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let stdout = collect(child.stdout.take().expect("stdout"), drained.clone());
+        let stderr = collect(child.stderr.take().expect("stderr"), drained.clone());
+        let mut demo = Demo { child, stdout, stderr, drained };
         demo.wait_line("the demo to report the active RM and start watching", START_DEADLINE, |l| {
             l.starts_with("Watching the active RM").then_some(())
         });
@@ -86,7 +93,7 @@ impl Demo {
                 return v;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200)); // let the readers drain
+                self.wait_drained();
                 panic!("rmfc demo exited ({status}) while waiting for {what}\n{}", self.dump());
             }
             assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}\n{}", self.dump());
@@ -129,11 +136,20 @@ impl Demo {
         url.trim_end_matches("/v1/status").to_string()
     }
 
+    /// After the demo exited: wait (bounded) until both output readers saw end of stream, so
+    /// every line it printed is in `stdout`/`stderr`.
+    fn wait_drained(&self) {
+        let start = Instant::now();
+        while self.drained.load(std::sync::atomic::Ordering::SeqCst) < 2 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                std::thread::sleep(Duration::from_millis(200)); // let the readers drain
+                self.wait_drained();
                 return status;
             }
             assert!(
