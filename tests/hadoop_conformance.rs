@@ -41,7 +41,7 @@ fn rmfc_client_drives_every_method_of_a_hadoop_server() {
         forced.transition_to_standby(T).await.expect("auto mode accepts REQUEST_BY_USER_FORCED");
     });
     assert_eq!(
-        java.calls("manual"),
+        java.wait_calls("manual", 6),
         [
             "CALL manual getServiceStatus -",
             "CALL manual monitorHealth -",
@@ -52,7 +52,7 @@ fn rmfc_client_drives_every_method_of_a_hadoop_server() {
         ]
     );
     assert_eq!(
-        java.calls("auto"),
+        java.wait_calls("auto", 2),
         ["CALL auto transitionToActive REQUEST_BY_ZKFC", "CALL auto transitionToStandby REQUEST_BY_USER_FORCED"]
     );
 }
@@ -183,7 +183,7 @@ fn rmfc_rm_admin_drives_a_hadoop_server() {
     assert_eq!(code, Some(1));
     assert!(err.contains("Active ResourceManager services are not running!"), "{err}");
     assert_eq!(
-        java.calls("manual").last().map(String::as_str),
+        java.wait_calls("manual", 6).last().map(String::as_str),
         Some("CALL manual transitionToActive REQUEST_BY_ZKFC"),
         "the source flag reaches the server"
     );

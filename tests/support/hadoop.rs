@@ -111,6 +111,15 @@ impl JavaHaServer {
         format!("127.0.0.1:{}", self.ports.get(behaviour).unwrap_or_else(|| panic!("no server for {behaviour}")))
     }
 
+    /// The `CALL` lines of `behaviour` once at least `n` have arrived (the server prints them
+    /// as it handles calls; our reader may see them a moment after the client got its answer).
+    pub fn wait_calls(&self, behaviour: &str, n: usize) -> Vec<String> {
+        wait_for(&format!("{n} calls logged by the {behaviour} server"), Duration::from_secs(30), || {
+            let calls = self.calls(behaviour);
+            (calls.len() >= n).then_some(calls)
+        })
+    }
+
     /// `CALL <behaviour> <method> <source>` lines seen so far for `behaviour`.
     pub fn calls(&self, behaviour: &str) -> Vec<String> {
         let prefix = format!("CALL {behaviour} ");
