@@ -1,7 +1,9 @@
 //! Hadoop's own Java implementation as a test peer: the Hadoop 3.5.0 client jars (fetched by
 //! `.ci/fetch-hadoop-jars`), the conformance programs in `tests/java/` compiled once per test
 //! process, a `HaTestServer` JVM hosting HAServiceProtocol through Hadoop's `RPC.Builder`, and
-//! Hadoop's client side (`HaTestClient`, YARN's `RMAdminCLI`).
+//! Hadoop's client side (`HaTestClient`, YARN's `RMAdminCLI`), and [`ElectorRm`]: an RM
+//! stand-in running Hadoop's own `ActiveStandbyElector` the way YARN's embedded elector does
+//! (`tests/java/EmbeddedElectorRm.java`), the baseline rmfc is benchmarked against.
 //!
 //! Missing jars or JDK fail loudly with the command that installs them; nothing is skipped.
 
@@ -22,7 +24,15 @@ pub fn jars_dir() -> PathBuf {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
         home.join(".cache/rmfc/hadoop-jars")
     });
-    for jar in ["hadoop-client-api-3.5.0.jar", "hadoop-client-runtime-3.5.0.jar"] {
+    // The relocated ZooKeeper and netty are needed to compile EmbeddedElectorRm (compiled with
+    // every other program in tests/java) and to run Hadoop's ActiveStandbyElector.
+    for jar in [
+        "hadoop-client-api-3.5.0.jar",
+        "hadoop-client-runtime-3.5.0.jar",
+        "zookeeper-3.9.5-hadoop-shaded.jar",
+        "zookeeper-jute-3.9.5-hadoop-shaded.jar",
+        "netty-handler-4.2.13.Final.jar",
+    ] {
         assert!(dir.join(jar).is_file(), "Hadoop's jars are missing ({} has no {jar}): {HINT}", dir.display());
     }
     dir
@@ -59,10 +69,15 @@ fn classpath() -> String {
     format!("{}/*:{}", jars_dir().display(), classes_dir().display())
 }
 
+/// The arguments of `java` running `main` with Hadoop on the classpath.
+pub fn java_args(main: &str) -> Vec<String> {
+    ["-Xmx256m", "-XX:+UseSerialGC", "-cp", &classpath(), main].map(str::to_string).to_vec()
+}
+
 /// A `java` command with Hadoop on the classpath.
 pub fn java(main: &str) -> Command {
     let mut c = Command::new("java");
-    c.arg("-Xmx256m").arg("-XX:+UseSerialGC").arg("-cp").arg(classpath()).arg(main);
+    c.args(java_args(main));
     c
 }
 
@@ -196,4 +211,141 @@ pub fn rm_admin_cli(rm1: &str, rm2: &str, extra_conf: &[&str], args: &[&str]) ->
         .args(extra_conf)
         .args(args);
     run_capped(cmd, "Y\nY\nY\n", Duration::from_secs(120))
+}
+
+/// One line of an [`ElectorRm`]'s output: an HA state change (`state`) or another event
+/// (`event`: `started`, `neutral` when the elector lost ZooKeeper, `fatal`).
+#[derive(Clone, Debug)]
+pub struct ElectorEvent {
+    pub ts_ms: u64,
+    pub state: Option<String>,
+    pub event: Option<String>,
+    /// The JVM's pid, on the `started` event.
+    pub pid: Option<u32>,
+}
+
+/// A JVM running `EmbeddedElectorRm`: an RM stand-in whose HA state is decided by Hadoop's
+/// `ActiveStandbyElector` with YARN's defaults (10 s session, 3 retries), on the parent znode
+/// `/yarn-leader-election/CLUSTER`. The JVM is the whole "RM": signals to [`ElectorRm::pid`]
+/// freeze or kill the elector with it, as they would inside a real RM.
+pub struct ElectorRm {
+    pub id: String,
+    pub pid: u32,
+    child: Child,
+    events: Arc<Mutex<Vec<ElectorEvent>>>,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl ElectorRm {
+    /// Starts `EmbeddedElectorRm ID ZK CLUSTER` and waits until it joined the election.
+    pub fn start(id: &str, zk_connect: &str, cluster: &str) -> Self {
+        Self::start_via(Command::new("java"), id, zk_connect, cluster)
+    }
+
+    /// Like [`ElectorRm::start`] with `java` launched through `java_cmd` (e.g. a command that
+    /// runs inside a network namespace); `java_args(...)` are appended to it.
+    pub fn start_via(mut java_cmd: Command, id: &str, zk_connect: &str, cluster: &str) -> Self {
+        let stderr = tempfile::NamedTempFile::new().expect("temp file for stderr");
+        // stdin stays a pipe held by `child`: the stand-in exits when it closes, so it never
+        // outlives this process even when no Drop runs.
+        let mut child = java_cmd
+            .args(java_args("EmbeddedElectorRm"))
+            .args([id, zk_connect, cluster])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr.reopen().expect("reopen stderr file"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("start java EmbeddedElectorRm: {e}: install a JDK ({HINT})"));
+        let stdout = child.stdout.take().expect("stdout");
+        let events: Arc<Mutex<Vec<ElectorEvent>>> = Arc::default();
+        let sink = events.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("EmbeddedElectorRm wrote a non-JSON line ({e}): {line}"));
+                let field = |k: &str| v[k].as_str().map(str::to_string);
+                let ev = ElectorEvent {
+                    ts_ms: v["ts_ms"].as_u64().unwrap_or(0),
+                    state: field("state"),
+                    event: field("event"),
+                    pid: v["pid"].as_u64().map(|p| p as u32),
+                };
+                sink.lock().unwrap().push(ev);
+            }
+        });
+        // Signals go to the JVM's own pid, which the stand-in reports: with a wrapper command
+        // the child's pid may be the wrapper's.
+        let mut me = ElectorRm { id: id.to_string(), pid: child.id(), child, events, stderr };
+        me.pid = wait_for(&format!("EmbeddedElectorRm {id} to join the election"), Duration::from_secs(60), || {
+            if let Ok(Some(status)) = me.child.try_wait() {
+                panic!("EmbeddedElectorRm {id} exited early ({status}): {}", me.stderr_text());
+            }
+            me.started_pid()
+        });
+        me
+    }
+
+    /// The pid the stand-in reported when it joined the election.
+    fn started_pid(&self) -> Option<u32> {
+        self.events().iter().find(|e| e.event.as_deref() == Some("started"))?.pid
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<ElectorEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// `(ts_ms, state)` of every HA state change so far.
+    pub fn states(&self) -> Vec<(u64, String)> {
+        self.events().into_iter().filter_map(|e| Some((e.ts_ms, e.state?))).collect()
+    }
+
+    /// The current HA state ("standby" or "active").
+    pub fn state(&self) -> Option<String> {
+        self.states().pop().map(|(_, s)| s)
+    }
+
+    /// Time of the first change to `state` at or after `since_ms`.
+    pub fn first_state_since(&self, state: &str, since_ms: u64) -> Option<u64> {
+        self.states().into_iter().find(|(t, s)| *t >= since_ms && s == state).map(|(t, _)| t)
+    }
+
+    /// Waits until the stand-in reports `state`.
+    pub fn wait_state(&self, state: &str, deadline: Duration) {
+        wait_for(&format!("EmbeddedElectorRm {} to be {state}", self.id), deadline, || {
+            (self.state().as_deref() == Some(state)).then_some(())
+        })
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    /// SIGSTOP: the RM and its elector freeze (returns once every thread is stopped).
+    pub fn stop(&self) {
+        super::procs::signal(self.pid, "STOP");
+    }
+
+    pub fn cont(&self) {
+        super::procs::signal(self.pid, "CONT");
+    }
+
+    /// SIGKILL, reaped.
+    pub fn kill(&mut self) {
+        super::procs::signal(self.pid, "KILL");
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for ElectorRm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
