@@ -183,10 +183,12 @@ impl Metrics {
                     Trigger::Failover { .. } => "failover",
                     Trigger::Reassert => "reassert",
                     Trigger::Refused => "refused",
+                    Trigger::Switchover { .. } => "switchover",
                 };
                 let result = if entry.outcome == "active" { "success" } else { "failure" };
                 self.failovers.with_label_values(&[trigger, result]).inc();
-                if entry.trigger != Trigger::Refused {
+                // Refusals and abandoned switchovers had no phases to time.
+                if entry.trigger != Trigger::Refused && (result == "success" || entry.promote_ms > 0) {
                     self.phase_seconds.with_label_values(&["fence"]).observe(entry.fence_ms as f64 / 1000.0);
                     self.phase_seconds.with_label_values(&["promote"]).observe(entry.promote_ms as f64 / 1000.0);
                 }

@@ -140,7 +140,7 @@ impl Peer {
         let op = self.op();
         self.zk.execute(Action::ReadState { op, gen: self.gen });
         self.expect("StateRead", DEADLINE, |e| match e {
-            Event::StateRead { op: o, result } if *o == op => Some(result.clone()),
+            Event::StateRead { op: o, result } if *o == op => Some(result.clone().map(|s| *s)),
             _ => None,
         })
         .await
@@ -171,8 +171,9 @@ fn write_action(op: OpId, gen: SessionGen, own: &str, expected_version: Option<i
             since_ms: 1_000 * epoch,
             recent_failovers_ms: vec![],
             pause: None,
+            switchover: None,
         }),
-        breadcrumb: Breadcrumb { active_rm: rm, epoch },
+        breadcrumb: Some(Breadcrumb { active_rm: rm, epoch }),
     }
 }
 

@@ -33,9 +33,12 @@ pub enum Event {
     /// zk adapter: the election's candidates, after `ReadElection` or whenever the watched
     /// predecessor changed.
     ElectionView { gen: SessionGen, candidates: Vec<Candidate> },
+    /// zk adapter: the state znode changed (or its watch was re-armed after a reconnect); the
+    /// leader re-reads it for operator requests.
+    StateChanged { gen: SessionGen },
     /// zk adapter, answer to `ReadState`. `Err` means the znode exists but cannot be trusted
     /// (corrupt JSON, unreadable): reported, and never makes anyone ACTIVE.
-    StateRead { op: OpId, result: Result<StateSnapshot, String> },
+    StateRead { op: OpId, result: Result<Box<StateSnapshot>, String> },
     /// zk adapter, answer to `WriteState`.
     StateWritten { op: OpId, result: Result<(), WriteFailure> },
     /// rm adapter, answer to `Probe`.
@@ -89,15 +92,15 @@ pub enum Action {
     ReadElection { gen: SessionGen },
     /// zk adapter: read state, breadcrumb and peer health; reports `StateRead`.
     ReadState { op: OpId, gen: SessionGen },
-    /// zk adapter: `multi(check(own node), set state @expected_version, set breadcrumb)`;
-    /// reports `StateWritten`.
+    /// zk adapter: `multi(check(own node), set state @expected_version, set breadcrumb)` (the
+    /// breadcrumb only when given: operator bookkeeping leaves it alone); reports `StateWritten`.
     WriteState {
         op: OpId,
         gen: SessionGen,
         own_znode: String,
         expected_version: Option<i32>,
         state: Box<ClusterState>,
-        breadcrumb: Breadcrumb,
+        breadcrumb: Option<Breadcrumb>,
     },
     /// zk adapter: append one entry to the bounded `/history` journal (best effort, no answer).
     AppendHistory { gen: SessionGen, entry: Box<HistoryEntry> },
@@ -137,4 +140,6 @@ pub enum AnnouncementKind {
     DriftCorrected,
     LeftElection,
     CorruptState,
+    /// A switchover began, stood aside for, or was abandoned.
+    Switchover,
 }

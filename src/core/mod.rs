@@ -8,12 +8,15 @@ pub mod budget;
 pub mod controller;
 pub mod health;
 pub mod io;
+pub mod switchover;
 pub mod types;
 
 #[cfg(test)]
 mod sim_tests;
 #[cfg(test)]
 mod sim_world;
+#[cfg(test)]
+mod switchover_tests;
 
 pub use controller::{Controller, CoreConfig, FenceMethodKind, Role, Status};
 pub use io::{Action, Event};

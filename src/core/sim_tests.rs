@@ -162,8 +162,13 @@ fn the_failover_budget_stops_automatic_failover() {
 
 #[derive(Debug, Clone)]
 enum Fault {
-    Deliver { node: usize, zk: bool },
-    Tick { ms: u64 },
+    Deliver {
+        node: usize,
+        zk: bool,
+    },
+    Tick {
+        ms: u64,
+    },
     KillRm(usize),
     HangRm(usize),
     ReviveRm(usize),
@@ -172,6 +177,11 @@ enum Fault {
     Disconnect(usize),
     Reconnect(usize),
     Expire(usize),
+    /// An operator asks for a switchover to `rm<target+1>`, valid for `for_ms`.
+    Switchover {
+        target: usize,
+        for_ms: u64,
+    },
 }
 
 fn fault() -> impl Strategy<Value = Fault> {
@@ -186,6 +196,7 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => (0usize..3).prop_map(Fault::Disconnect),
         1 => (0usize..3).prop_map(Fault::Reconnect),
         1 => (0usize..3).prop_map(Fault::Expire),
+        1 => (0usize..3, 1000u64..20_000).prop_map(|(target, for_ms)| Fault::Switchover { target, for_ms }),
     ]
 }
 
@@ -214,6 +225,10 @@ fn apply(w: &mut World, f: &Fault) {
                 w.expire_session_of(i % n);
                 w.start_controller(i % n);
             }
+        }
+        Fault::Switchover { target, for_ms } => {
+            let id = format!("op-{}", w.now_ms);
+            w.request_switchover(&id, &format!("rm{}", target % n + 1), for_ms)
         }
         Fault::Disconnect(i) => w.disconnect(i % n),
         Fault::Reconnect(i) => w.reconnect(i % n),

@@ -151,6 +151,41 @@ impl World {
         }
     }
 
+    /// Every connected controller's state watch fires.
+    pub(super) fn state_changed(&mut self) {
+        for n in &mut self.nodes {
+            if let (Some(_), Some((gen, id))) = (&n.ctl, n.session) {
+                if self.sessions.get(&id) == Some(&Sess::Connected) {
+                    n.zk_q.push_back(Event::StateChanged { gen });
+                }
+            }
+        }
+    }
+
+    /// An operator's switchover to `target`, recorded the way the admin API does (CAS by
+    /// anyone), valid for `for_ms`.
+    pub(super) fn request_switchover(&mut self, id: &str, target: &str, for_ms: u64) {
+        self.state.switchover = Some(Box::new(Switchover {
+            id: id.into(),
+            target: target.into(),
+            from: self.state.active_rm.clone(),
+            reason: "test".into(),
+            by: "operator".into(),
+            requested_ms: self.now_ms,
+            deadline_ms: self.now_ms + for_ms,
+            phase: SwitchoverPhase::Requested,
+        }));
+        self.version = Some(self.version.map_or(0, |v| v + 1));
+        self.state_changed();
+    }
+
+    /// Two RMs ACTIVE at once (alive or not: a hung active still believes it is).
+    pub(super) fn double_active(&self) -> Option<Vec<RmId>> {
+        let active: Vec<RmId> =
+            self.rms.iter().filter(|(_, m)| m.state == HaState::Active && !m.fenced).map(|(k, _)| k.clone()).collect();
+        (active.len() > 1).then_some(active)
+    }
+
     pub(super) fn check_promotion(&mut self, i: usize, rm: &RmId, epoch: u64) {
         if let Some(other) = self.promoted_epochs.insert(epoch, rm.clone()) {
             self.violations.push(format!("rule 1: epoch {epoch} promoted both {other} and {rm}"));
@@ -231,7 +266,7 @@ impl World {
                     }),
                     None => Err("ZooKeeper unavailable".into()),
                 };
-                self.nodes[i].zk_q.push_back(Event::StateRead { op, result });
+                self.nodes[i].zk_q.push_back(Event::StateRead { op, result: result.map(Box::new) });
             }
             Action::WriteState { op, gen, own_znode, expected_version, state, breadcrumb, .. } => {
                 let result = match self.zk_usable(i, gen) {
@@ -243,7 +278,10 @@ impl World {
                     Some(_) => {
                         self.state = *state;
                         self.version = Some(self.version.map_or(0, |v| v + 1));
-                        self.breadcrumb = Some(breadcrumb);
+                        if let Some(b) = breadcrumb {
+                            self.breadcrumb = Some(b);
+                        }
+                        self.state_changed();
                         Ok(())
                     }
                 };
@@ -317,6 +355,12 @@ impl World {
         let Some(ctl) = self.nodes[i].ctl.as_mut() else { return };
         let actions = ctl.step(now, ev);
         self.execute(i, actions);
+        if let Some(both) = self.double_active() {
+            let v = format!("two RMs ACTIVE at once: {both:?}");
+            if self.violations.last() != Some(&v) {
+                self.violations.push(v);
+            }
+        }
     }
 
     pub(super) fn tick_all(&mut self, ms: u64) {

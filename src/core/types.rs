@@ -51,6 +51,42 @@ pub struct ClusterState {
     /// While set (and not expired), no automatic failover or fencing happens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Pause>,
+    /// An operator's pending switchover: the leader hands over to its target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switchover: Option<Box<Switchover>>,
+}
+
+/// An operator's request to hand the active role to `target`, recorded in `/state` by whichever
+/// daemon accepted it and carried out by the leaders: the current one demotes its RM and steps
+/// out of the election, any other non-target leader stands aside, the target promotes itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switchover {
+    /// Operation id, for reading progress and outcome back.
+    pub id: String,
+    pub target: RmId,
+    /// The active RM when the request was accepted.
+    pub from: Option<RmId>,
+    pub reason: String,
+    pub by: String,
+    pub requested_ms: u64,
+    /// Past this wall time nobody acts on it any more (it is abandoned and journaled as failed).
+    pub deadline_ms: u64,
+    pub phase: SwitchoverPhase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchoverPhase {
+    /// Recorded; the leader has not acted yet.
+    Requested,
+    /// The leader is demoting its RM and leaving the election for the target.
+    HandingOver,
+}
+
+impl Switchover {
+    pub fn expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.deadline_ms
+    }
 }
 
 /// An operator's pause of automatic failover: always with a reason, optionally expiring.
@@ -108,6 +144,9 @@ pub enum Trigger {
     Reassert,
     /// The leader promoted nobody (fencing failed, budget exhausted, untrustworthy state).
     Refused,
+    /// An operator's switchover (`id`), asked by `by` for `reason`. Also journals a switchover
+    /// that was abandoned (the outcome says why).
+    Switchover { id: String, by: String, reason: String },
 }
 
 /// What the journal records for one promotion attempt.

@@ -79,6 +79,7 @@ impl Shared {
             previous.close();
         }
         tokio::spawn(connect_loop(self.clone(), ctx.clone()));
+        tokio::spawn(super::state::watch_worker(self.clone(), ctx.clone()));
         tokio::spawn(super::election::view_worker(self.clone(), ctx));
     }
 

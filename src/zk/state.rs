@@ -17,13 +17,15 @@ use zookeeper_client::{CheckWriteError, Client, CreateMode, Error as ZkLibError}
 
 use super::error::{call, call_opt, ZkError};
 use super::records::{self, HealthReport};
-use super::session::Shared;
+use super::session::{SessionCtx, Shared};
 use crate::core::io::WriteFailure;
 use crate::core::types::{Breadcrumb, ClusterState, HistoryEntry, OpId, PeerHealth, SessionGen, StateSnapshot};
 use crate::core::Event;
 
 /// CAS attempts of one history append before it is given up (it is best effort).
 const HISTORY_ATTEMPTS: usize = 5;
+const WATCH_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+const WATCH_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Wall time in ms since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -39,7 +41,7 @@ pub(super) async fn read(shared: Arc<Shared>, op: OpId, gen: SessionGen) {
     if let Err(e) = &result {
         tracing::warn!(op = op.0, error = %e, "reading the controller state failed");
     }
-    shared.send(Event::StateRead { op, result });
+    shared.send(Event::StateRead { op, result: result.map(Box::new) });
 }
 
 /// State (+ version), breadcrumb and peer health, read on `client`.
@@ -94,7 +96,8 @@ pub(super) struct Write {
     pub own_znode: String,
     pub expected_version: Option<i32>,
     pub state: Box<ClusterState>,
-    pub breadcrumb: Breadcrumb,
+    /// `None`: leave the breadcrumb as it is (operator bookkeeping by the leader).
+    pub breadcrumb: Option<Breadcrumb>,
 }
 
 /// `AppendHistory` → one entry more in `/history` (best effort, logged when it fails).
@@ -131,10 +134,14 @@ async fn commit(shared: &Shared, client: &Client, w: &Write) -> Result<(), Write
     let unavailable = |e: ZkError| WriteFailure::Unavailable(e.to_string());
     // Whether the breadcrumb exists decides set or create; if someone creates it in between,
     // the multi fails with NodeExists: a conflict, as it should be.
-    let crumb_exists =
-        call(t, format!("stat {crumb_path}"), client.check_stat(&crumb_path)).await.map_err(unavailable)?.is_some();
+    let crumb_exists = match &w.breadcrumb {
+        Some(_) => {
+            call(t, format!("stat {crumb_path}"), client.check_stat(&crumb_path)).await.map_err(unavailable)?.is_some()
+        }
+        None => false,
+    };
     let persistent = shared.options(CreateMode::Persistent);
-    let (state_data, crumb_data) = (records::encode(&*w.state), records::encode(&w.breadcrumb));
+    let state_data = records::encode(&*w.state);
     let invalid = |e: ZkLibError| WriteFailure::Conflict(format!("cannot build the write for {own}: {e}"));
     let mut multi = client.new_check_writer(&own, None).map_err(invalid)?;
     match w.expected_version {
@@ -142,12 +149,15 @@ async fn commit(shared: &Shared, client: &Client, w: &Write) -> Result<(), Write
         None => multi.add_create(&state_path, &state_data, &persistent),
     }
     .map_err(invalid)?;
-    if crumb_exists {
-        multi.add_set_data(&crumb_path, &crumb_data, None)
-    } else {
-        multi.add_create(&crumb_path, &crumb_data, &persistent)
+    if let Some(breadcrumb) = &w.breadcrumb {
+        let crumb_data = records::encode(breadcrumb);
+        if crumb_exists {
+            multi.add_set_data(&crumb_path, &crumb_data, None)
+        } else {
+            multi.add_create(&crumb_path, &crumb_data, &persistent)
+        }
+        .map_err(invalid)?;
     }
-    .map_err(invalid)?;
     let outcome = tokio::time::timeout(t, multi.commit()).await;
     let expected = w.expected_version.map_or("absent".to_string(), |v| format!("version {v}"));
     match outcome {
@@ -209,6 +219,41 @@ async fn append_history(shared: &Shared, client: &Client, entry: &HistoryEntry) 
         }
     }
     tracing::warn!(epoch = entry.epoch, "history entry not recorded: the journal kept changing");
+}
+
+/// One per session: keeps a watch on `/state` (it fires on create, change and delete) and
+/// reports `StateChanged` every time the watch is armed — after each change and at the start
+/// of the session — so a leader never misses an operator's request, even one written while it
+/// was disconnected.
+pub(super) async fn watch_worker(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
+    let path = shared.layout.state();
+    let mut backoff = WATCH_RETRY_MIN;
+    loop {
+        let Some(client) = ctx.client() else {
+            tokio::select! {
+                _ = tokio::time::sleep(WATCH_RETRY_MIN) => continue,
+                _ = ctx.closed() => return,
+            }
+        };
+        match call(shared.cfg.op_timeout, format!("watch {path}"), client.check_and_watch_stat(&path)).await {
+            Ok((_, watcher)) => {
+                backoff = WATCH_RETRY_MIN;
+                shared.report(&ctx, Event::StateChanged { gen: ctx.gen });
+                tokio::select! {
+                    event = watcher.changed() => tracing::debug!(gen = ctx.gen.0, ?event, "state znode changed"),
+                    _ = ctx.closed() => return,
+                }
+            }
+            Err(e) => {
+                tracing::debug!(gen = ctx.gen.0, error = %e, "watching the state znode failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = ctx.closed() => return,
+                }
+                backoff = (backoff * 2).min(WATCH_RETRY_MAX);
+            }
+        }
+    }
 }
 
 /// `PublishHealth{gen, health}`: best effort, no answer.

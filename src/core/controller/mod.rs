@@ -15,7 +15,10 @@ use super::health::{HealthTracker, ProbeOutcome, RmHealth};
 use super::io::{Action, Announcement, AnnouncementKind as K, Event, FenceStep, TargetState};
 use super::types::*;
 
+mod handoff;
 mod promotion;
+
+use handoff::AfterClear;
 
 /// How a configured fencing method behaves, as far as the core must know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +114,45 @@ enum Step {
         op: OpId,
         epoch: u64,
     },
+    /// Active; re-reading the state for operator requests.
+    Checking {
+        op: OpId,
+    },
+    /// Active; recording that we hand over to the switchover's target.
+    Announcing {
+        op: OpId,
+        sw: Box<Switchover>,
+        epoch: u64,
+    },
+    /// Demoting our RM for the switchover's target.
+    Yielding {
+        op: OpId,
+        sw: Box<Switchover>,
+        epoch: u64,
+    },
+    /// Clearing a switchover that completed or can no longer happen; `entry` is journaled once
+    /// the write succeeds.
+    Clearing {
+        op: OpId,
+        after: AfterClear,
+        entry: Box<HistoryEntry>,
+    },
+}
+
+impl Step {
+    fn op(&self) -> OpId {
+        match self {
+            Step::ReadingState { op }
+            | Step::Fencing { op, .. }
+            | Step::Writing { op, .. }
+            | Step::Activating { op, .. }
+            | Step::Verifying { op, .. }
+            | Step::Checking { op }
+            | Step::Announcing { op, .. }
+            | Step::Yielding { op, .. }
+            | Step::Clearing { op, .. } => *op,
+        }
+    }
 }
 
 /// The controller's role. States carry their data.
@@ -202,6 +244,10 @@ pub struct Controller {
     last_failovers: Option<(Vec<u64>, u64)>,
     last_probe: Option<Instant>,
     paused: bool,
+    /// The state znode changed since the active leader last read it (operator requests).
+    state_dirty: bool,
+    /// A switchover whose demotion failed: cleared with this journal entry at the next read.
+    pending_failure: Option<(String, HistoryEntry)>,
 }
 
 fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
@@ -237,6 +283,8 @@ impl Controller {
             last_failovers: None,
             last_probe: None,
             paused: false,
+            state_dirty: false,
+            pending_failure: None,
         }
     }
 
@@ -384,10 +432,21 @@ impl Controller {
                     tracing::warn!(error = %e, "demoting the local RM failed");
                 }
             }
-            Event::StateRead { op, result } => self.on_state_read(now, op, result, &mut out),
+            Event::StateChanged { gen } if self.current_gen(gen) => self.state_dirty = true,
+            Event::StateRead { op, result } => match self.step_for(op) {
+                Some(Step::Checking { .. }) => self.on_check_read(now, result.map(|s| *s), &mut out),
+                _ => self.on_state_read(now, op, result.map(|s| *s), &mut out),
+            },
             Event::FenceDone { op, result } => self.on_fence_done(now, op, result, &mut out),
-            Event::StateWritten { op, result } => self.on_state_written(now, op, result, &mut out),
-            Event::TransitionDone { op, result } => self.on_activation_done(now, op, result, &mut out),
+            Event::StateWritten { op, result } => match self.step_for(op) {
+                Some(Step::Announcing { sw, epoch, .. }) => self.on_announced(now, *sw, epoch, result, &mut out),
+                Some(Step::Clearing { after, entry, .. }) => self.on_cleared(now, after, *entry, result, &mut out),
+                _ => self.on_state_written(now, op, result, &mut out),
+            },
+            Event::TransitionDone { op, result } => match self.step_for(op) {
+                Some(Step::Yielding { sw, epoch, .. }) => self.on_yielded(now, *sw, epoch, result, &mut out),
+                _ => self.on_activation_done(now, op, result, &mut out),
+            },
             Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),
             // Stale (another session generation, an answer nobody waits for): ignore.
             _ => {}
@@ -414,6 +473,7 @@ impl Controller {
         self.reconcile_session_loss(now, out);
         self.reconcile_membership(now, out);
         self.reconcile_leadership(now, out);
+        self.reconcile_operator_requests(out);
         self.reconcile_local_rm(now, out);
         if self.probe_in_flight.is_none() && now >= self.next_probe {
             let op = self.op();
@@ -529,6 +589,8 @@ impl Controller {
     fn reconcile_local_rm(&mut self, now: Instant, out: &mut Vec<Action>) {
         let state = self.health.last_state;
         match &self.role {
+            // While yielding for a switchover our RM turns STANDBY on purpose: not drift.
+            _ if matches!(self.step, Some(Step::Yielding { .. })) => {}
             Role::Follower | Role::Blocked { .. } if state == Some(HaState::Active) && self.demotion.is_none() => {
                 self.drift_corrections += 1;
                 out.push(ann(

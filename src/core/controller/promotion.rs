@@ -8,8 +8,9 @@
 
 use std::time::Instant;
 
-use super::{ann, Controller, FenceMethodKind, Journal, Role, Step};
+use super::{ann, AfterClear, Controller, FenceMethodKind, Journal, Role, Step};
 use crate::core::io::{Action, AnnouncementKind as K, FenceStep, TargetState, WriteFailure};
+use crate::core::switchover::Verdict;
 use crate::core::types::*;
 
 impl Controller {
@@ -62,14 +63,7 @@ impl Controller {
     /// The step in flight, if `op` answers it and we still hold the election (rule 3).
     pub(super) fn step_for(&self, op: OpId) -> Option<Step> {
         let step = self.step.clone()?;
-        let matches = match &step {
-            Step::ReadingState { op: o }
-            | Step::Fencing { op: o, .. }
-            | Step::Writing { op: o, .. }
-            | Step::Activating { op: o, .. }
-            | Step::Verifying { op: o, .. } => *o == op,
-        };
-        (matches && self.holds_election()).then_some(step)
+        (step.op() == op && self.holds_election()).then_some(step)
     }
 
     pub(super) fn on_state_read(
@@ -91,22 +85,32 @@ impl Controller {
                 )
             }
         };
-        self.epoch = self.epoch.max(snap.state.epoch);
-        self.last_failovers = Some((snap.state.recent_failovers_ms.clone(), snap.read_at_ms));
-        self.paused = snap.state.pause.as_ref().is_some_and(|p| p.in_force(snap.read_at_ms));
+        self.note_snapshot(&snap);
+        // An operator's switchover comes before anything automatic.
+        let mut manual = false;
+        if let Some(sw) = snap.state.switchover.clone() {
+            match self.switchover_verdict(&sw, &snap) {
+                Verdict::Ours => manual = true,
+                Verdict::GiveWay => return self.stand_aside(&sw, out),
+                Verdict::Abandon(why) => return self.abandon(snap, &sw, why, AfterClear::Promote, out),
+            }
+        }
         let target = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone()).filter(|rm| *rm != self.cfg.rm_id);
         let Some(target) = target else {
             // Nobody to fence: first start, or our own RM was the last active.
             return self.write_state(now, snap, "none needed", 0, false, out);
         };
-        if let Some(p) = snap.state.pause.as_ref().filter(|p| p.in_force(snap.read_at_ms)) {
+        // A switchover is manual: the pause and the budget (automatic failover) do not apply.
+        if let Some(p) = snap.state.pause.as_ref().filter(|p| !manual && p.in_force(snap.read_at_ms)) {
             // Paused: no automatic failover and no fencing. Look again soon, so a resume
             // takes effect within a second.
             let reason =
                 format!("automatic failover is paused by {}: {}; not failing over from {target}", p.by, p.reason);
             return self.block_for(now, K::Blocked, reason, self.cfg.retry_initial, out);
         }
-        if let Err(refusal) = self.cfg.budget.check(&snap.state.recent_failovers_ms, snap.read_at_ms) {
+        let budget =
+            if manual { Ok(()) } else { self.cfg.budget.check(&snap.state.recent_failovers_ms, snap.read_at_ms) };
+        if let Err(refusal) = budget {
             return self.block(now, K::Blocked, format!("not failing over from {target}: {refusal}"), out);
         }
         let known_gone = snap.peer_health.iter().any(|(rm, h, age)| {
@@ -190,10 +194,12 @@ impl Controller {
         let Some(own_znode) = self.own_znode() else { return };
         let epoch = snap.state.epoch + 1;
         let previous = snap.breadcrumb.as_ref().map(|b| b.active_rm.clone());
-        let trigger = match &previous {
-            None => Trigger::Startup,
-            Some(p) if *p == self.cfg.rm_id => Trigger::Reassert,
-            Some(p) => Trigger::Failover { previous: p.clone() },
+        let manual = snap.state.switchover.as_ref().filter(|sw| sw.target == self.cfg.rm_id);
+        let trigger = match (manual, &previous) {
+            (Some(sw), _) => Trigger::Switchover { id: sw.id.clone(), by: sw.by.clone(), reason: sw.reason.clone() },
+            (None, None) => Trigger::Startup,
+            (None, Some(p)) if *p == self.cfg.rm_id => Trigger::Reassert,
+            (None, Some(p)) => Trigger::Failover { previous: p.clone() },
         };
         let mut recent = self.cfg.budget.recent(&snap.state.recent_failovers_ms, snap.read_at_ms);
         if matches!(trigger, Trigger::Failover { .. }) {
@@ -205,8 +211,9 @@ impl Controller {
             leader_znode: Some(own_znode.clone()),
             since_ms: snap.read_at_ms,
             recent_failovers_ms: recent,
-            // Operator records survive a promotion.
+            // Operator records survive a promotion; our own switchover is complete with it.
             pause: snap.state.pause.clone(),
+            switchover: if manual.is_some() { None } else { snap.state.switchover.clone() },
         };
         let journal = Box::new(Journal {
             trigger,
@@ -224,7 +231,7 @@ impl Controller {
             own_znode,
             expected_version: snap.version,
             state: Box::new(state),
-            breadcrumb: Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch },
+            breadcrumb: Some(Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch }),
         });
     }
 
