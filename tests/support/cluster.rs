@@ -10,10 +10,22 @@ use std::time::Duration;
 use rmfc::sim::checker::{overlapping_writes, write_intervals};
 use rmfc::sim::events::SimEvent;
 
-use super::procs::{rmfc, signal};
+use super::procs::{rmfc_in, signal};
 use super::sim::SimRmProcess;
 use super::wait::wait_for;
-use super::zk::{ZkEnsemble, ZkServer};
+use super::zk::{ZkEnsemble, ZkHost, ZkServer};
+
+/// Where a process runs: its address and network namespace (see `netns::NetHost`).
+pub type Host = ZkHost;
+
+/// Hosts for every process of a cluster, instead of all on 127.0.0.1 in the test's namespace.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    /// Host of RM `i` and of the controller beside it.
+    pub rms: Vec<Host>,
+    /// Hosts of the ZooKeeper ensemble's nodes (requires `ensemble: true`).
+    pub zk: Vec<Host>,
+}
 
 pub enum Zk {
     Standalone(ZkServer),
@@ -42,6 +54,9 @@ pub struct ClusterOptions {
     pub json_logs: bool,
     /// Start the controllers right away (false: the test starts them).
     pub start_controllers: bool,
+    /// Run each RM+controller pair and each ZooKeeper node on its own host. Controllers then
+    /// listen on their host's address and need the bearer token ([`Cluster::admin_token`]).
+    pub placement: Option<Placement>,
 }
 
 impl Default for ClusterOptions {
@@ -53,6 +68,7 @@ impl Default for ClusterOptions {
             default_timings: false,
             json_logs: false,
             start_controllers: true,
+            placement: None,
         }
     }
 }
@@ -69,6 +85,10 @@ pub struct Cluster {
     pub controllers: Vec<Option<ControllerProcess>>,
     dir: tempfile::TempDir,
     opts: ClusterOptions,
+    /// Journals of RM processes replaced by [`Cluster::restart_rm`].
+    retired_events: Vec<SimEvent>,
+    /// The extra `sim-rm` arguments every RM was started with (for restarts).
+    rm_extra: Vec<String>,
 }
 
 /// Settings chosen so failures are noticed in a few seconds on a loaded 2-core machine.
@@ -87,17 +107,34 @@ const BASE_FENCING_YAML: &str = "fencing:\n  graceful_timeout: 1s\n";
 impl Cluster {
     pub fn start(opts: ClusterOptions) -> Self {
         let zk = if opts.ensemble {
-            Zk::Ensemble(ZkEnsemble::builder().tick_time(500).start_ensemble(3))
+            let mut builder = ZkEnsemble::builder().tick_time(500);
+            if let Some(p) = &opts.placement {
+                builder = builder.hosts(p.zk.clone());
+            }
+            Zk::Ensemble(builder.start_ensemble(3))
         } else {
             Zk::Standalone(ZkServer::builder().tick_time(500).start())
         };
         let connect = zk.connect_string();
         let store_session = if opts.default_timings { "10s" } else { "4s" };
+        let rm_extra: Vec<String> =
+            ["--zk", &connect, "--zk-session-timeout", store_session].iter().map(|s| s.to_string()).collect();
+        let extra: Vec<&str> = rm_extra.iter().map(String::as_str).collect();
         let rms = (1..=opts.rms)
-            .map(|i| SimRmProcess::start(&format!("rm{i}"), &["--zk", &connect, "--zk-session-timeout", store_session]))
+            .map(|i| match opts.placement.as_ref().map(|p| &p.rms[i - 1]) {
+                None => SimRmProcess::start(&format!("rm{i}"), &extra),
+                Some(h) => {
+                    let any_port = format!("{}:0", h.ip);
+                    SimRmProcess::start_on(&format!("rm{i}"), &any_port, &any_port, &extra, h.netns.as_deref())
+                }
+            })
             .collect();
         let dir = tempfile::Builder::new().prefix("rmfc-e2e-").tempdir().expect("temp dir");
-        let mut c = Cluster { zk, rms, controllers: Vec::new(), dir, opts };
+        if opts.placement.is_some() {
+            let token = dir.path().join("admin-token");
+            std::fs::write(&token, format!("rmfc-test-{}\n", std::process::id())).expect("write admin token");
+        }
+        let mut c = Cluster { zk, rms, controllers: Vec::new(), dir, opts, retired_events: Vec::new(), rm_extra };
         for i in 0..c.opts.rms {
             c.controllers.push(None);
             if c.opts.start_controllers {
@@ -158,7 +195,15 @@ impl Cluster {
         }
         // Each controller's admin API on an ephemeral port (read back from its log).
         if !self.opts.extra_yaml.contains("admin:") {
-            yaml.push_str("admin:\n  listen: 127.0.0.1:0\n");
+            match self.host(i) {
+                // Off loopback, mutating calls need the token.
+                Some(h) => yaml.push_str(&format!(
+                    "admin:\n  listen: \"{}:0\"\n  token_file: \"{}\"\n",
+                    h.ip,
+                    self.dir.path().join("admin-token").display()
+                )),
+                None => yaml.push_str("admin:\n  listen: 127.0.0.1:0\n"),
+            }
         }
         if self.opts.json_logs {
             yaml.push_str("logging:\n  format: json\n");
@@ -174,7 +219,8 @@ impl Cluster {
         let log = self.dir.path().join(format!("controller-rm{}.log", i + 1));
         // A fresh log per start, so what is read back (e.g. the admin address) is this process's.
         let file = std::fs::File::create(&log).expect("log file");
-        let child = rmfc(&["run", "-c", config.to_str().expect("utf-8 path")])
+        let netns = self.host(i).and_then(|h| h.netns.clone());
+        let child = rmfc_in(netns.as_deref(), &["run", "-c", config.to_str().expect("utf-8 path")])
             .env("RUST_LOG", "info,rmfc=debug")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("dup log"))
@@ -183,6 +229,34 @@ impl Cluster {
             .expect("spawn rmfc run");
         let pid = child.id();
         self.controllers[i] = Some(ControllerProcess { child, pid, log });
+    }
+
+    /// The host of RM `i` and its controller, when the cluster has a [`Placement`].
+    pub fn host(&self, i: usize) -> Option<&Host> {
+        self.opts.placement.as_ref().map(|p| &p.rms[i])
+    }
+
+    /// The bearer token for the admin API's mutating calls (only with a [`Placement`]).
+    pub fn admin_token(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("admin-token")).ok()?;
+        Some(text.trim().to_string())
+    }
+
+    /// Crash RM `i`: SIGKILL. Its journal stays readable until [`Cluster::restart_rm`].
+    pub fn kill_rm(&mut self, i: usize) {
+        self.rms[i].kill();
+    }
+
+    /// Starts RM `i` again after [`Cluster::kill_rm`] on the same addresses and host; the old
+    /// process's journal is kept in [`Cluster::all_events`].
+    pub fn restart_rm(&mut self, i: usize) {
+        self.rms[i].kill();
+        let extra: Vec<&str> = self.rm_extra.iter().map(String::as_str).collect();
+        let (id, admin, web) = (self.rms[i].id.clone(), self.rms[i].admin.clone(), self.rms[i].web.clone());
+        let netns = self.host(i).and_then(|h| h.netns.clone());
+        let new = SimRmProcess::start_on(&id, &admin, &web, &extra, netns.as_deref());
+        let old = std::mem::replace(&mut self.rms[i], new);
+        self.retired_events.extend(old.events());
     }
 
     /// SIGKILL: the controller vanishes; its session expires on the server later.
@@ -234,8 +308,9 @@ impl Cluster {
         })
     }
 
+    /// Every journal record of every RM process this cluster ran (restarted ones included).
     pub fn all_events(&self) -> Vec<SimEvent> {
-        self.rms.iter().flat_map(|r| r.events()).collect()
+        self.retired_events.iter().cloned().chain(self.rms.iter().flat_map(|r| r.events())).collect()
     }
 
     /// No two RMs ever accepted state-store writes in overlapping intervals.

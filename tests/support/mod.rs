@@ -7,7 +7,9 @@
 
 pub mod cluster;
 pub mod hadoop;
+pub mod netns;
 pub mod procs;
 pub mod sim;
+pub mod torture;
 pub mod wait;
 pub mod zk;

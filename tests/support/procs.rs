@@ -18,6 +18,15 @@ pub fn rmfc(args: &[&str]) -> Command {
     c
 }
 
+/// A `Command` for `rmfc ARGS...` run inside network namespace `netns` (`ip netns exec`, which
+/// execs rmfc: the child's pid is rmfc's own), or like [`rmfc`] when `None`.
+pub fn rmfc_in(netns: Option<&str>, args: &[&str]) -> Command {
+    let Some(ns) = netns else { return rmfc(args) };
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, rmfc_bin()]).args(args);
+    c
+}
+
 /// Sends `sig` (e.g. "STOP", "CONT", "KILL") to `pid`. For STOP, returns only once every
 /// thread of the process is stopped (the signal takes effect asynchronously).
 pub fn signal(pid: u32, sig: &str) {

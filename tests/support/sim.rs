@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rmfc::sim::events::{SimEvent, SimEventKind};
 
-use super::procs::{http, http_get, rmfc, signal, HttpReply};
+use super::procs::{http, http_get, rmfc, rmfc_in, signal, HttpReply};
 use super::wait::wait_for;
 
 pub struct SimRmProcess {
@@ -30,8 +30,16 @@ impl SimRmProcess {
 
     /// Like [`SimRmProcess::start`] with a fixed admin address (to restart on the same port).
     pub fn start_at(id: &str, admin: &str, extra: &[&str]) -> Self {
+        Self::start_on(id, admin, "127.0.0.1:0", extra, None)
+    }
+
+    /// Starts `rmfc sim-rm --id ID` with the given admin and web addresses (port 0: ephemeral),
+    /// inside network namespace `netns` when given (see `netns::NetHost`). Restarting a killed RM
+    /// on its previous [`SimRmProcess::admin`] and [`SimRmProcess::web`] keeps the addresses the
+    /// controllers know.
+    pub fn start_on(id: &str, admin: &str, web: &str, extra: &[&str], netns: Option<&str>) -> Self {
         let stderr = tempfile::NamedTempFile::new().expect("temp file for stderr");
-        let mut child = rmfc(&["sim-rm", "--id", id, "--admin-address", admin, "--web-address", "127.0.0.1:0"])
+        let mut child = rmfc_in(netns, &["sim-rm", "--id", id, "--admin-address", admin, "--web-address", web])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

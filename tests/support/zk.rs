@@ -210,6 +210,8 @@ struct Running {
 struct Node {
     /// `myid` in an ensemble (1-based), 0 for a standalone server.
     myid: usize,
+    /// Where the node listens and, when set, the network namespace it runs in.
+    host: ZkHost,
     dir: PathBuf,
     client_port: u16,
     running: Option<Running>,
@@ -225,7 +227,7 @@ impl Node {
     }
 
     fn client_addr(&self) -> SocketAddr {
-        SocketAddr::from((LOOPBACK, self.client_port))
+        SocketAddr::from((self.host.ip, self.client_port))
     }
 
     fn name(&self) -> String {
@@ -247,6 +249,7 @@ impl Node {
             .arg(GUARD_SCRIPT)
             .arg("rmfc-zk-guard")
             .arg(&log)
+            .args(self.host.netns.iter().flat_map(|ns| ["ip", "netns", "exec", ns.as_str()]))
             .arg(&install.java)
             .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1"])
             .arg("-Dzookeeper.jmx.log4j.disable=true")
@@ -354,11 +357,28 @@ pub struct ZkBuilder {
     tick_time_ms: u32,
     min_session_timeout_ms: Option<u32>,
     max_session_timeout_ms: Option<u32>,
+    /// Per-node placement of an ensemble (default: every node on 127.0.0.1, root namespace).
+    hosts: Option<Vec<ZkHost>>,
+}
+
+/// Where one ZooKeeper node runs: the address it binds (client, quorum and election ports) and
+/// the network namespace to start it in (`ip netns exec`; `None`: the test's own). A node in a
+/// namespace must be reachable from the test process at `ip` (see `netns::NetHost`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkHost {
+    pub ip: Ipv4Addr,
+    pub netns: Option<String>,
+}
+
+impl ZkHost {
+    fn loopback() -> ZkHost {
+        ZkHost { ip: LOOPBACK, netns: None }
+    }
 }
 
 impl Default for ZkBuilder {
     fn default() -> Self {
-        ZkBuilder { tick_time_ms: 500, min_session_timeout_ms: None, max_session_timeout_ms: None }
+        ZkBuilder { tick_time_ms: 500, min_session_timeout_ms: None, max_session_timeout_ms: None, hosts: None }
     }
 }
 
@@ -382,6 +402,13 @@ impl ZkBuilder {
         self
     }
 
+    /// Places ensemble node `i` on `hosts[i]` (its address and network namespace). Only for
+    /// [`ZkBuilder::start_ensemble`] with `hosts.len()` nodes.
+    pub fn hosts(mut self, hosts: Vec<ZkHost>) -> Self {
+        self.hosts = Some(hosts);
+        self
+    }
+
     /// Starts a standalone server and waits until it serves.
     pub fn start(self) -> ZkServer {
         ZkServer::start_with(self)
@@ -392,12 +419,12 @@ impl ZkBuilder {
         ZkEnsemble::start_with(self, n)
     }
 
-    fn common_config(&self, data_dir: &Path, client_port: u16) -> String {
+    fn common_config(&self, data_dir: &Path, client_ip: Ipv4Addr, client_port: u16) -> String {
         let mut cfg = format!(
             "tickTime={}\n\
              dataDir={}\n\
              clientPort={client_port}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={client_ip}\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist=*\n\
              # Test data need not survive a machine crash; a killed process loses nothing.\n\
@@ -440,13 +467,19 @@ impl ZkServer {
     fn start_with(config: ZkBuilder) -> ZkServer {
         install();
         let dir = tempfile::Builder::new().prefix("rmfc-zk-").tempdir().expect("create temp dir for ZooKeeper");
-        let mut server =
-            ZkServer { node: Node { myid: 0, dir: dir.path().to_owned(), client_port: 0, running: None }, config, dir };
+        let mut server = ZkServer {
+            node: Node { myid: 0, host: ZkHost::loopback(), dir: dir.path().to_owned(), client_port: 0, running: None },
+            config,
+            dir,
+        };
         for attempt in 1..=START_ATTEMPTS {
             server.node.client_port = free_port();
             let data_dir = server.dir.path().join("data");
             fs::create_dir_all(&data_dir).expect("create ZooKeeper data dir");
-            write_file(&server.node.config_path(), &server.config.common_config(&data_dir, server.node.client_port));
+            write_file(
+                &server.node.config_path(),
+                &server.config.common_config(&data_dir, LOOPBACK, server.node.client_port),
+            );
             server.node.spawn();
             match wait_nodes_up(std::slice::from_ref(&server.node), START_DEADLINE, |modes| modes[0].is_some()) {
                 StartOutcome::Up => return server,
@@ -568,8 +601,18 @@ impl ZkEnsemble {
         install();
         let dir =
             tempfile::Builder::new().prefix("rmfc-zk-ensemble-").tempdir().expect("create temp dir for ZooKeeper");
+        if let Some(hosts) = &config.hosts {
+            assert_eq!(hosts.len(), n, "ZkBuilder::hosts names {} hosts for {n} nodes", hosts.len());
+        }
+        let host = |myid: usize| config.hosts.as_ref().map_or_else(ZkHost::loopback, |h| h[myid - 1].clone());
         let nodes = (1..=n)
-            .map(|myid| Node { myid, dir: dir.path().join(format!("node{myid}")), client_port: 0, running: None })
+            .map(|myid| Node {
+                myid,
+                host: host(myid),
+                dir: dir.path().join(format!("node{myid}")),
+                client_port: 0,
+                running: None,
+            })
             .collect();
         let mut ensemble = ZkEnsemble { nodes, config, dir };
         for attempt in 1..=START_ATTEMPTS {
@@ -596,9 +639,11 @@ impl ZkEnsemble {
         let ports: Vec<(u16, u16, u16)> = self.nodes.iter().map(|_| (free_port(), free_port(), free_port())).collect();
         let servers: String = ports
             .iter()
+            .zip(&self.nodes)
             .enumerate()
-            .map(|(i, (client, quorum, election))| {
-                format!("server.{}=127.0.0.1:{quorum}:{election};127.0.0.1:{client}\n", i + 1)
+            .map(|(i, ((client, quorum, election), node))| {
+                let ip = node.host.ip;
+                format!("server.{}={ip}:{quorum}:{election};{ip}:{client}\n", i + 1)
             })
             .collect();
         for (node, (client, _, _)) in self.nodes.iter_mut().zip(&ports) {
@@ -609,7 +654,7 @@ impl ZkEnsemble {
             write_file(&data_dir.join("myid"), &format!("{}\n", node.myid));
             let cfg = format!(
                 "{}initLimit=10\nsyncLimit=5\n{servers}",
-                self.config.common_config(&data_dir, node.client_port)
+                self.config.common_config(&data_dir, node.host.ip, node.client_port)
             );
             write_file(&node.config_path(), &cfg);
         }

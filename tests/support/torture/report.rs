@@ -1,0 +1,334 @@
+//! The torture test's checker and report: from the RMs' journals (what each RM did, with wall
+//! times), the driver's record (faults with inject/heal times, when an RM process was dead or
+//! frozen, operator calls) and the controllers' history journal, computes split-brain, epoch and
+//! availability figures; prints them as a table and serialises them as JSON.
+//!
+//! Owns: the definitions of the figures (below). Must not: touch processes or the network
+//! (pure functions over what the driver collected; the write-overlap definition itself is
+//! `rmfc::sim::checker`'s).
+//!
+//! Definitions (all times are wall-clock milliseconds on this one machine):
+//! - an RM is *ACTIVE* from its journal's `state ... to: active` until its next state change, its
+//!   process's end (a restart's `started` line), or the end of the run; never while its process is
+//!   dead (killed, not yet restarted). *Serving* ACTIVE is ACTIVE minus the time its process was
+//!   SIGSTOPped (a frozen RM serves nobody).
+//! - *double ACTIVE*: times at which two or more RMs were ACTIVE (reported both ways).
+//! - *without an active RM*: times, from the first activation until the end, at which no RM was
+//!   serving ACTIVE.
+//! - *recovery after a heal*: from the heal to the first moment an RM is serving ACTIVE (0 when
+//!   one already is).
+
+use std::collections::BTreeMap;
+
+use rmfc::sim::checker::{overlapping_writes, write_intervals};
+use rmfc::sim::events::{SimEvent, SimEventKind};
+use serde_json::{json, Value};
+
+/// A half-open interval [from, to) in ms.
+pub type Iv = (u64, u64);
+
+/// Sorted, merged, non-empty intervals.
+pub fn normalize(mut v: Vec<Iv>) -> Vec<Iv> {
+    v.retain(|(a, b)| b > a);
+    v.sort();
+    let mut out: Vec<Iv> = Vec::new();
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// `a` minus `b` (both normalized).
+pub fn subtract(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
+    let mut out = Vec::new();
+    for &(mut s, e) in a {
+        for &(bs, be) in b {
+            if be <= s || bs >= e {
+                continue;
+            }
+            if bs > s {
+                out.push((s, bs));
+            }
+            s = s.max(be);
+            if s >= e {
+                break;
+            }
+        }
+        if s < e {
+            out.push((s, e));
+        }
+    }
+    normalize(out)
+}
+
+/// `a` ∩ `b` (both normalized).
+pub fn intersect(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
+    let mut out = Vec::new();
+    for &(as_, ae) in a {
+        for &(bs, be) in b {
+            let (s, e) = (as_.max(bs), ae.min(be));
+            if s < e {
+                out.push((s, e));
+            }
+        }
+    }
+    normalize(out)
+}
+
+pub fn total(v: &[Iv]) -> u64 {
+    v.iter().map(|(a, b)| b - a).sum()
+}
+
+/// Each RM's ACTIVE intervals by its journal, closed at a process restart or at `end_ms`.
+pub fn active_intervals(events: &[SimEvent], end_ms: u64) -> BTreeMap<String, Vec<Iv>> {
+    let mut by_rm: BTreeMap<String, Vec<&SimEvent>> = BTreeMap::new();
+    for e in events {
+        by_rm.entry(e.rm.clone()).or_default().push(e);
+    }
+    let mut out = BTreeMap::new();
+    for (rm, mut evs) in by_rm {
+        // Stable: records of one process keep their order; processes follow each other in time.
+        evs.sort_by_key(|e| e.ts_ms);
+        let mut open: Option<u64> = None;
+        let mut ivs = Vec::new();
+        for e in evs {
+            match &e.kind {
+                SimEventKind::Started { .. } => {
+                    if let Some(s) = open.take() {
+                        ivs.push((s, e.ts_ms));
+                    }
+                }
+                SimEventKind::State { to, .. } if to == "active" => {
+                    open.get_or_insert(e.ts_ms);
+                }
+                SimEventKind::State { .. } => {
+                    if let Some(s) = open.take() {
+                        ivs.push((s, e.ts_ms));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = open {
+            ivs.push((s, end_ms.max(s)));
+        }
+        out.insert(rm, normalize(ivs));
+    }
+    out
+}
+
+/// Times at which two or more of the given RMs' interval sets overlap.
+pub fn double_active(active: &BTreeMap<String, Vec<Iv>>) -> Vec<Iv> {
+    let sets: Vec<&Vec<Iv>> = active.values().collect();
+    let mut out = Vec::new();
+    for i in 0..sets.len() {
+        for j in i + 1..sets.len() {
+            out.extend(intersect(sets[i], sets[j]));
+        }
+    }
+    normalize(out)
+}
+
+/// Nearest-rank percentile of `sorted` (ascending); 0 when empty.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Promotions (`outcome == "active"`) in the order they were journaled, whose epoch is not
+/// greater than the one before: each is a violation of "epochs strictly increase".
+pub fn epoch_violations(history: &[Value]) -> Vec<String> {
+    let mut promos: Vec<&Value> = history.iter().filter(|h| h["outcome"] == "active").collect();
+    promos.sort_by_key(|h| h["at_ms"].as_u64().unwrap_or(0));
+    let mut out = Vec::new();
+    let mut last: Option<(u64, &Value)> = None;
+    for h in promos {
+        let epoch = h["epoch"].as_u64().unwrap_or(0);
+        if let Some((prev, prev_h)) = last {
+            if epoch <= prev {
+                out.push(format!("epoch {epoch} promoted after epoch {prev}: {prev_h} then {h}"));
+            }
+        }
+        last = Some((epoch, h));
+    }
+    out
+}
+
+/// One injected fault as the driver recorded it.
+#[derive(Clone, Debug)]
+pub struct FaultRecord {
+    pub kind: &'static str,
+    pub what: String,
+    pub injected_ms: u64,
+    pub healed_ms: u64,
+}
+
+/// When an RM's process was dead or frozen.
+#[derive(Clone, Debug)]
+pub struct Span {
+    pub rm: String,
+    pub from_ms: u64,
+    pub to_ms: u64,
+}
+
+/// Everything the driver collected in one run.
+#[derive(Debug, Default)]
+pub struct RunRecord {
+    pub seed: u64,
+    pub fault_secs: u64,
+    pub netns: bool,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    pub faults: Vec<FaultRecord>,
+    pub dead: Vec<Span>,
+    pub frozen: Vec<Span>,
+    /// Operator calls: (call, outcome class) -> count; classes are accepted, refused, not found
+    /// (404: endpoint not there), failed (5xx, no answer).
+    pub ops: BTreeMap<(String, String), u64>,
+    /// From the final heal to an RM answering ACTIVE.
+    pub final_recovery_ms: u64,
+}
+
+fn spans_of(spans: &[Span], rm: &str) -> Vec<Iv> {
+    normalize(spans.iter().filter(|s| s.rm == rm).map(|s| (s.from_ms, s.to_ms)).collect())
+}
+
+fn stats(v: &[u64]) -> Value {
+    let mut s = v.to_vec();
+    s.sort_unstable();
+    json!({ "n": s.len(), "p50_ms": percentile(&s, 50.0), "p99_ms": percentile(&s, 99.0), "max_ms": s.last().copied().unwrap_or(0) })
+}
+
+/// The report as JSON (the same figures [`print_table`] prints).
+pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value]) -> Value {
+    let overlaps = overlapping_writes(events);
+    let journal_active = active_intervals(events, run.ended_ms);
+    let mut alive_active = BTreeMap::new();
+    let mut serving_active = BTreeMap::new();
+    for (rm, ivs) in &journal_active {
+        let alive = subtract(ivs, &spans_of(&run.dead, rm));
+        serving_active.insert(rm.clone(), subtract(&alive, &spans_of(&run.frozen, rm)));
+        alive_active.insert(rm.clone(), alive);
+    }
+    let double = double_active(&alive_active);
+    let double_serving = double_active(&serving_active);
+    let any_serving = normalize(serving_active.values().flatten().copied().collect());
+    let window = [(run.started_ms, run.ended_ms)];
+    let without_active = subtract(&window, &any_serving);
+    let recoveries: Vec<Option<u64>> = run
+        .faults
+        .iter()
+        .map(|f| {
+            if any_serving.iter().any(|&(a, b)| a <= f.healed_ms && f.healed_ms < b) {
+                Some(0)
+            } else {
+                any_serving.iter().find(|&&(a, _)| a > f.healed_ms).map(|&(a, _)| a - f.healed_ms)
+            }
+        })
+        .collect();
+    let recovered: Vec<u64> = recoveries.iter().flatten().copied().collect();
+    let mut by_kind: BTreeMap<&str, (u64, Vec<u64>)> = BTreeMap::new();
+    for (f, r) in run.faults.iter().zip(&recoveries) {
+        let e = by_kind.entry(f.kind).or_default();
+        e.0 += 1;
+        e.1.extend(r);
+    }
+    let epoch_problems = epoch_violations(history);
+    let promotions = history.iter().filter(|h| h["outcome"] == "active").count();
+    let max_len = |v: &[Iv]| v.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+    json!({
+        "seed": run.seed,
+        "fault_secs": run.fault_secs,
+        "network_namespaces": run.netns,
+        "observed_secs": (run.ended_ms.saturating_sub(run.started_ms)) as f64 / 1000.0,
+        "faults_total": run.faults.len(),
+        "faults": run.faults.iter().zip(&recoveries).map(|(f, r)| json!({
+            "fault": f.what,
+            "at_s": f.injected_ms.saturating_sub(run.started_ms) as f64 / 1000.0,
+            "held_ms": f.healed_ms.saturating_sub(f.injected_ms),
+            "recovery_after_heal_ms": r,
+        })).collect::<Vec<_>>(),
+        "faults_by_kind": by_kind.iter().map(|(k, (n, r))| (k.to_string(), json!({"count": n, "recovery_after_heal": stats(r)}))).collect::<serde_json::Map<_, _>>(),
+        "operator_calls": run.ops.iter().map(|((call, class), n)| json!({"call": call, "outcome": class, "count": n})).collect::<Vec<_>>(),
+        "split_brain": {
+            "overlapping_store_writes": overlaps.len(),
+            "overlaps": overlaps.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+            "write_intervals": write_intervals(events).len(),
+            "double_active_intervals": double.len(),
+            "double_active_max_ms": max_len(&double),
+            "double_active_total_ms": total(&double),
+            "double_active_serving_intervals": double_serving.len(),
+            "double_active_serving_max_ms": max_len(&double_serving),
+            "double_active_list": double.iter().map(|(a, b)| json!({"from_ms": a, "len_ms": b - a})).collect::<Vec<_>>(),
+        },
+        "epochs": {
+            "promotions_in_history": promotions,
+            "history_entries": history.len(),
+            "violations": epoch_problems,
+        },
+        "availability": {
+            "recovery_after_heal": stats(&recovered),
+            "faults_not_recovered": recoveries.iter().filter(|r| r.is_none()).count(),
+            "without_active_total_ms": total(&without_active),
+            "without_active_intervals": without_active.len(),
+            "without_active_max_ms": max_len(&without_active),
+            "final_recovery_ms": run.final_recovery_ms,
+        },
+    })
+}
+
+/// A JSON value as table text (strings without quotes).
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The report as a readable table.
+pub fn print_table(r: &Value) {
+    let sb = &r["split_brain"];
+    let av = &r["availability"];
+    let line = "-".repeat(78);
+    println!(
+        "{line}\nrmfc torture report   seed={}   faults for {} s   network namespaces: {}",
+        r["seed"], r["fault_secs"], r["network_namespaces"]
+    );
+    println!("{line}\n{:<34} {:>6} {:>10} {:>10} {:>10}", "fault (recovery after heal)", "count", "p50", "p99", "max");
+    if let Some(kinds) = r["faults_by_kind"].as_object() {
+        for (k, v) in kinds {
+            let s = &v["recovery_after_heal"];
+            let ms = |key: &str| format!("{}ms", cell(&s[key]));
+            println!("{k:<34} {:>6} {:>10} {:>10} {:>10}", cell(&v["count"]), ms("p50_ms"), ms("p99_ms"), ms("max_ms"));
+        }
+    }
+    println!("{:<34} {:>6}", "total", cell(&r["faults_total"]));
+    println!("{line}\n{:<20} {:<24} {:>8}", "operator call", "outcome", "count");
+    for op in r["operator_calls"].as_array().into_iter().flatten() {
+        println!("{:<20} {:<24} {:>8}", cell(&op["call"]), cell(&op["outcome"]), cell(&op["count"]));
+    }
+    println!("{line}");
+    let row = |name: &str, v: &Value| println!("{name:<62} {:>12}", cell(v));
+    row("store writes by two RMs at once (overlaps; must be 0)", &sb["overlapping_store_writes"]);
+    row("double ACTIVE intervals (journal)", &sb["double_active_intervals"]);
+    row("double ACTIVE max ms (journal)", &sb["double_active_max_ms"]);
+    row("double ACTIVE total ms (journal)", &sb["double_active_total_ms"]);
+    row("double ACTIVE max ms (neither process frozen)", &sb["double_active_serving_max_ms"]);
+    row("promotions in history", &r["epochs"]["promotions_in_history"]);
+    row("epoch violations (must be 0)", &json!(r["epochs"]["violations"].as_array().map_or(0, Vec::len)));
+    row("recovery after heal p50 ms", &av["recovery_after_heal"]["p50_ms"]);
+    row("recovery after heal p99 ms", &av["recovery_after_heal"]["p99_ms"]);
+    row("recovery after heal max ms", &av["recovery_after_heal"]["max_ms"]);
+    row("faults after whose heal no RM became ACTIVE", &av["faults_not_recovered"]);
+    row("time without a serving ACTIVE RM, total ms", &av["without_active_total_ms"]);
+    row("longest time without a serving ACTIVE RM, ms", &av["without_active_max_ms"]);
+    row("observed s", &r["observed_secs"]);
+    row("final heal -> one RM ACTIVE, ms", &av["final_recovery_ms"]);
+    println!("{line}");
+}
