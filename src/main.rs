@@ -46,6 +46,10 @@ async fn main() {
             init_logging(cli.log_format, "warn");
             rmfc::cli::ops::resume(args).await
         }
+        Command::Switchover(args) => {
+            init_logging(cli.log_format, "warn");
+            rmfc::cli::ops::switchover(args).await
+        }
     };
     std::process::exit(code);
 }

@@ -74,6 +74,8 @@ fn mutating_calls_need_the_token_when_one_is_configured() {
     c.wait_one_active(DEADLINE, None);
     let admin = c.admin_url(0);
     assert_eq!(post(&admin, "/v1/pause", r#"{"reason": "x"}"#).status, 401);
+    let r = post(&admin, "/v1/switchover", r#"{"reason": "x", "dry_run": true}"#);
+    assert_eq!(r.status, 401, "switchover too, even a dry run: {}", r.body);
     let wrong = support::procs::http_with_headers(
         "POST",
         &admin,

@@ -2,7 +2,8 @@
 //! like from here, the transition journal, liveness and readiness, and Prometheus metrics.
 //!
 //! - `GET /v1/status`, `GET /v1/history`, `GET /healthz`, `GET /readyz`, `GET /metrics`;
-//! - `POST /v1/pause`, `POST /v1/resume` (see `ops`).
+//! - `POST /v1/pause`, `POST /v1/resume` (see `ops`);
+//! - `POST /v1/switchover`, `GET /v1/switchover`, `GET /v1/switchover/{id}` (see `switchover`).
 //!
 //! Owns: HTTP and JSON shapes. Must not: decide anything (it reads the daemon's published
 //! status, ZooKeeper's records, and probes RMs; operator requests are recorded in ZooKeeper for
@@ -10,6 +11,7 @@
 
 mod ops;
 mod status;
+mod switchover;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -83,8 +85,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/pause", axum::routing::post(ops::pause))
         .route("/v1/resume", axum::routing::post(ops::resume))
+        .route("/v1/switchover", get(switchover::pending).post(switchover::request))
+        .route("/v1/switchover/{id}", get(switchover::show))
         .fallback(|| async {
-            error(StatusCode::NOT_FOUND, "no such endpoint; see /v1/status, /v1/history, /healthz, /readyz, /metrics")
+            error(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; see /v1/status, /v1/history, /v1/switchover, /healthz, /readyz, /metrics",
+            )
         })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")

@@ -20,9 +20,9 @@ use crate::core::types::Pause;
 
 /// Checks the caller may change things; `Err` is the refusal to send.
 /// A refusal: status and message.
-type Refusal = (StatusCode, String);
+pub(super) type Refusal = (StatusCode, String);
 
-fn authorize(s: &AdminState, peer: SocketAddr, headers: &HeaderMap) -> Result<String, Refusal> {
+pub(super) fn authorize(s: &AdminState, peer: SocketAddr, headers: &HeaderMap) -> Result<String, Refusal> {
     match &s.token {
         Some(token) => {
             let given = headers
@@ -53,7 +53,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Refusal> {
+pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Refusal> {
     let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
     serde_json::from_slice(text).map_err(|e| (StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
 }

@@ -23,6 +23,8 @@ pub struct RmStatus {
     pub health_age_ms: Option<u64>,
     /// Stands in the election (its RM is healthy and its controller is alive).
     pub candidate: bool,
+    /// Place in the election: 0 is the leader, 1 next in line, ... (None: not a candidate).
+    pub election_rank: Option<usize>,
     pub leader: bool,
 }
 
@@ -76,6 +78,7 @@ pub async fn status(State(s): State<AdminState>) -> Response {
                 health: report.map(|r| format!("{:?}", r.health).to_lowercase()),
                 health_age_ms: report.map(|r| r.age_ms),
                 candidate: view.as_ref().is_some_and(|v| v.candidates.iter().any(|c| &c.rm_id == id)),
+                election_rank: view.as_ref().and_then(|v| v.candidates.iter().position(|c| &c.rm_id == id)),
                 leader: leader.as_ref() == Some(id),
             }
         })
@@ -93,7 +96,10 @@ pub async fn status(State(s): State<AdminState>) -> Response {
         epoch: view.as_ref().and_then(|v| v.state.as_ref().map(|st| st.epoch)),
         rms,
         paused: view.as_ref().and_then(|v| v.state.as_ref()?.pause.clone()).and_then(|p| serde_json::to_value(p).ok()),
-        pending_switchover: None,
+        pending_switchover: view
+            .as_ref()
+            .and_then(|v| v.state.as_ref()?.switchover.as_ref().and_then(|sw| super::switchover::progress(v, &sw.id)))
+            .and_then(|p| serde_json::to_value(p).ok()),
         worst_case_failover_seconds: s.worst_case_failover.as_secs_f64(),
         problems,
     };

@@ -50,6 +50,8 @@ pub enum Command {
     Pause(ops::PauseArgs),
     /// Resume automatic failover after a pause.
     Resume(ops::ResumeArgs),
+    /// Hand the active role gracefully to another RM (named, or the next eligible one).
+    Switchover(ops::SwitchoverArgs),
     /// Run a local demo cluster: ZooKeeper, two simulated RMs, two controllers.
     Demo(demo::DemoArgs),
 }

@@ -1,8 +1,10 @@
 //! Split-brain checker over simulated RMs' journals: proves from the accepted state-store writes
-//! (ordered by ZooKeeper zxid, a total order) that no two RMs ever wrote in overlapping intervals.
+//! (ordered by ZooKeeper zxid, a total order) that no two RMs ever wrote in overlapping intervals,
+//! and finds the wall-clock spans in which two RMs reported ACTIVE (all processes run on one
+//! machine, so their timestamps share one clock).
 //!
-//! Owns: the definition of "overlapping writes". Must not: read processes or files (callers pass
-//! the parsed journals).
+//! Owns: the definitions of "overlapping writes" and "double active". Must not: read processes
+//! or files (callers pass the parsed journals).
 
 use std::collections::HashSet;
 
@@ -69,9 +71,112 @@ pub fn overlapping_writes(events: &[SimEvent]) -> Vec<Overlap> {
     out
 }
 
+/// A span of wall time `[start_ms, end_ms)`.
+pub type Span = (u64, u64);
+
+/// Sorted, merged, non-empty spans.
+pub fn normalize(mut v: Vec<Span>) -> Vec<Span> {
+    v.retain(|(a, b)| b > a);
+    v.sort();
+    let mut out: Vec<Span> = Vec::new();
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Where two normalized span lists overlap.
+pub fn intersect(a: &[Span], b: &[Span]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for &(a0, a1) in a {
+        for &(b0, b1) in b {
+            let (s, e) = (a0.max(b0), a1.min(b1));
+            if s < e {
+                out.push((s, e));
+            }
+        }
+    }
+    normalize(out)
+}
+
+/// Per RM, the spans in which it reported ACTIVE: from a transition to active until the next
+/// transition away, a restart of the process (`Started`), or `end_ms` if still active.
+pub fn active_spans(events: &[SimEvent], end_ms: u64) -> std::collections::BTreeMap<String, Vec<Span>> {
+    let mut by_rm: std::collections::BTreeMap<String, Vec<&SimEvent>> = Default::default();
+    for e in events {
+        by_rm.entry(e.rm.clone()).or_default().push(e);
+    }
+    by_rm
+        .into_iter()
+        .map(|(rm, mut evs)| {
+            // Stable: one process's records keep their order.
+            evs.sort_by_key(|e| e.ts_ms);
+            let mut open: Option<u64> = None;
+            let mut spans = Vec::new();
+            for e in evs {
+                match &e.kind {
+                    SimEventKind::State { to, .. } if to == "active" => {
+                        open.get_or_insert(e.ts_ms);
+                    }
+                    SimEventKind::State { .. } | SimEventKind::Started { .. } => {
+                        if let Some(s) = open.take() {
+                            spans.push((s, e.ts_ms));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = open {
+                spans.push((s, end_ms.max(s)));
+            }
+            (rm, normalize(spans))
+        })
+        .collect()
+}
+
+/// The spans in which two or more RMs reported ACTIVE at once.
+pub fn double_active(active: &std::collections::BTreeMap<String, Vec<Span>>) -> Vec<Span> {
+    let sets: Vec<&Vec<Span>> = active.values().collect();
+    let mut out = Vec::new();
+    for (i, a) in sets.iter().enumerate() {
+        for b in &sets[i + 1..] {
+            out.extend(intersect(a, b));
+        }
+    }
+    normalize(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state(rm: &str, ts_ms: u64, to: &str) -> SimEvent {
+        SimEvent {
+            ts_ms,
+            rm: rm.into(),
+            kind: SimEventKind::State { from: String::new(), to: to.into(), term: 0, reason: String::new() },
+        }
+    }
+
+    #[test]
+    fn double_active_spans_are_found_and_hand_overs_are_not_counted() {
+        // rm1 active 10..50, rm2 active 50..: a clean hand-over.
+        let clean = [state("rm1", 10, "active"), state("rm1", 50, "standby"), state("rm2", 50, "active")];
+        assert_eq!(double_active(&active_spans(&clean, 100)), vec![]);
+        // rm2 became active at 40 while rm1 was active until 50 (and rm1's restart ends nothing else).
+        let both = [state("rm1", 10, "active"), state("rm2", 40, "active"), state("rm1", 50, "standby")];
+        assert_eq!(double_active(&active_spans(&both, 100)), vec![(40, 50)]);
+        assert_eq!(active_spans(&both, 100)["rm2"], vec![(40, 100)]);
+    }
+
+    #[test]
+    fn spans_merge_and_empty_ones_vanish() {
+        assert_eq!(normalize(vec![(5, 9), (1, 3), (2, 4), (7, 7)]), vec![(1, 4), (5, 9)]);
+        assert_eq!(intersect(&[(1, 10)], &[(5, 20), (30, 40)]), vec![(5, 10)]);
+    }
 
     fn w(rm: &str, term: u64, zxid: i64) -> SimEvent {
         SimEvent { ts_ms: 0, rm: rm.into(), kind: SimEventKind::Write { term, seq: 0, zxid } }

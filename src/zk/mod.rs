@@ -134,6 +134,15 @@ impl ZkAdapter {
         operator::set_pause(&self.shared, pause).await
     }
 
+    /// Records an operator's switchover request with CAS; `make` builds it from the state read
+    /// (or refuses: the inner `Err`, nothing written).
+    pub async fn request_switchover(
+        &self,
+        make: impl Fn(&crate::core::types::ClusterState) -> Result<crate::core::types::Switchover, String>,
+    ) -> Result<Result<crate::core::types::ClusterState, String>, ZkError> {
+        operator::request_switchover(&self.shared, make).await
+    }
+
     /// Closes the current session now, so its election node disappears at once instead of
     /// after the session timeout (a clean shutdown hands leadership over immediately). No
     /// event is reported for it. Returns once the close request has been sent (bounded by

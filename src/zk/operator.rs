@@ -1,4 +1,4 @@
-//! Operator records in the state znode (pause today; switchover next): read-modify-write with
+//! Operator records in the state znode (pause, switchover requests): read-modify-write with
 //! version CAS on whatever session is current, so any daemon can accept an operator's request
 //! and the leader (which also writes with CAS) never loses it.
 //!
@@ -10,17 +10,49 @@ use zookeeper_client::{CreateMode, Error as ZkLibError};
 use super::error::{call, call_opt, ZkError};
 use super::records;
 use super::session::Shared;
-use crate::core::types::{ClusterState, Pause};
+use crate::core::types::{ClusterState, Pause, Switchover};
 
 const ATTEMPTS: usize = 5;
 
 /// Sets or clears the pause; returns the state as written. A corrupt state znode is refused
 /// (reported, never overwritten).
 pub(super) async fn set_pause(shared: &Shared, pause: Option<Pause>) -> Result<ClusterState, ZkError> {
-    update(shared, |s| s.pause = pause.clone()).await
+    update(shared, |s| {
+        s.pause = pause.clone();
+        true
+    })
+    .await
 }
 
-async fn update(shared: &Shared, change: impl Fn(&mut ClusterState)) -> Result<ClusterState, ZkError> {
+/// Records a switchover request built by `make` from the state as read; `make` refuses (the
+/// inner `Err`) when the request no longer fits that state, e.g. another one is pending. Being
+/// inside the CAS loop, the check and the write see the same version.
+pub(super) async fn request_switchover(
+    shared: &Shared,
+    make: impl Fn(&ClusterState) -> Result<Switchover, String>,
+) -> Result<Result<ClusterState, String>, ZkError> {
+    let refusal = std::sync::Mutex::new(None);
+    let written = update(shared, |s| match make(s) {
+        Ok(sw) => {
+            s.switchover = Some(Box::new(sw));
+            true
+        }
+        Err(why) => {
+            *refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+            false
+        }
+    })
+    .await;
+    let refusal = refusal.into_inner().unwrap_or_else(|p| p.into_inner());
+    match (written, refusal) {
+        (_, Some(why)) => Ok(Err(why)),
+        (Ok(state), None) => Ok(Ok(state)),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// Applies `change` (which returns whether to write at all) with CAS until it sticks.
+async fn update(shared: &Shared, change: impl Fn(&mut ClusterState) -> bool) -> Result<ClusterState, ZkError> {
     let client = shared.any_client()?;
     let t = shared.cfg.op_timeout;
     let path = shared.layout.state();
@@ -29,7 +61,9 @@ async fn update(shared: &Shared, change: impl Fn(&mut ClusterState)) -> Result<C
         let mut state = records::decode_state(&path, current.as_ref().map(|(d, _)| d.as_slice()))
             .map_err(ZkError::Corrupt)?
             .unwrap_or_default();
-        change(&mut state);
+        if !change(&mut state) {
+            return Ok(state);
+        }
         let data = records::encode(&state);
         let written = match current.map(|(_, stat)| stat.version) {
             Some(v) => call(t, format!("write {path}"), client.set_data(&path, &data, Some(v))).await.map(drop),

@@ -3,7 +3,9 @@
 //! - `rmfc status`: `GET /v1/status` as a table (the cluster, each RM, this daemon, problems);
 //! - `rmfc history [--limit N]`: `GET /v1/history`, newest first;
 //! - `rmfc pause --reason TEXT [--for DUR]`: `POST /v1/pause`;
-//! - `rmfc resume`: `POST /v1/resume`.
+//! - `rmfc resume`: `POST /v1/resume`;
+//! - `rmfc switchover [--to RM] --reason TEXT [--dry-run]`: `POST /v1/switchover`, then follows
+//!   it (see `switchover`, which adds exit code 4: accepted but not completed).
 //!
 //! Each finds the API with `--admin URL`, or from `admin.listen` of `-c FILE` (0.0.0.0 and [::]
 //! mean 127.0.0.1), else the default `http://127.0.0.1:9123`. `--json` prints the daemon's JSON
@@ -24,6 +26,9 @@
 mod client;
 mod pretty;
 mod render;
+mod switchover;
+
+pub use switchover::{switchover, SwitchoverArgs};
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
