@@ -12,6 +12,7 @@
 mod ops;
 mod status;
 mod switchover;
+pub mod tls;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,9 +100,18 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until the listener fails.
-pub async fn serve(listener: tokio::net::TcpListener, state: AdminState) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+/// Serves the API (over TLS when `tls` is given) until the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AdminState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => tls::serve(listener, router(state), config).await,
+        None => {
+            axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+        }
+    }
 }
 
 async fn healthz(State(s): State<AdminState>) -> Response {

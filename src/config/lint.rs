@@ -137,6 +137,16 @@ pub(super) fn lint(cfg: &Config) -> Vec<Warning> {
                 cfg.admin.listen
             ),
         );
+    } else if !cfg.admin.listen.ip().is_loopback() && cfg.admin.tls.is_none() {
+        warn(
+            &mut out,
+            "admin.listen",
+            format!(
+                "{} is reachable from other hosts without TLS: the bearer token crosses the network in clear; set \
+                 admin.tls_cert_file and admin.tls_key_file",
+                cfg.admin.listen
+            ),
+        );
     }
     out
 }
@@ -193,6 +203,12 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
         let key = "admin.token_file";
         if secret_file(&mut out, key, token).is_some_and(|t| t.trim().is_empty()) {
             warn(&mut out, key, format!("{}: is empty", token.display()));
+        }
+    }
+    if let Some(tls) = &cfg.admin.tls {
+        if let Err(e) = crate::admin::tls::server_config(tls) {
+            let key = e.split(':').next().unwrap_or("admin.tls_cert_file").to_string();
+            warn(&mut out, key.clone(), e.trim_start_matches(&format!("{key}: ")).to_string());
         }
     }
     for (i, m) in cfg.fencing.methods.iter().enumerate() {
@@ -275,6 +291,7 @@ mod tests {
             ("promote_unfenced", |c| c.fencing.promote_unfenced = true, "fencing.promote_unfenced", "UNSAFE"),
             ("graceful fencing only", |c| c.fencing.methods.clear(), "fencing.methods", "only graceful fencing"),
             ("open admin port", |c| c.admin.listen = "0.0.0.0:9123".parse().unwrap(), "admin.listen", "0.0.0.0:9123 is reachable from other hosts and admin.token_file is not set"),
+            ("token in clear", |c| { c.admin.listen = "0.0.0.0:9123".parse().unwrap(); c.admin.token_file = Some("/t".into()); }, "admin.listen", "without TLS: the bearer token crosses the network in clear"),
             ("budget out of reach", |c| c.failover.cooldown = s(15 * 60), "failover.cooldown", "at most 2 failover(s) fit in the 30m window, so failover.budget (3) is never reached"),
             ("a method behind zk_state_store", |c| c.fencing.methods.push(FenceMethod::Shell { command: "x".into(), timeout: s(1) }), "fencing.methods[1]", "this shell method runs only when fencing.methods[0] (zk_state_store) fails"),
         ];
@@ -301,6 +318,10 @@ mod tests {
             |c| {
                 c.admin.listen = "0.0.0.0:9123".parse().unwrap();
                 c.admin.token_file = Some("/etc/rmfc/token".into());
+                c.admin.tls = Some(crate::config::AdminTls {
+                    cert_file: "/etc/rmfc/admin.pem".into(),
+                    key_file: "/etc/rmfc/admin.key".into(),
+                });
             },
             |c| c.fencing.methods.insert(0, FenceMethod::Shell { command: "x".into(), timeout: s(1) }),
             |c| c.fencing.methods = vec![FenceMethod::Http { url: "http://pdu".into(), timeout: s(1) }],

@@ -171,6 +171,15 @@ pub struct AdminConfig {
     pub listen: SocketAddr,
     /// A file holding the bearer token required by mutating calls.
     pub token_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (PEM) instead of plain HTTP.
+    pub tls: Option<AdminTls>,
+}
+
+/// `admin.tls_cert_file` and `admin.tls_key_file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,7 +249,11 @@ impl Default for FailoverConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig { listen: DEFAULT_ADMIN_LISTEN.parse().expect("default admin.listen parses"), token_file: None }
+        AdminConfig {
+            listen: DEFAULT_ADMIN_LISTEN.parse().expect("default admin.listen parses"),
+            token_file: None,
+            tls: None,
+        }
     }
 }
 

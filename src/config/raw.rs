@@ -106,6 +106,8 @@ pub(super) struct RawFailover {
 pub(super) struct RawAdmin {
     pub listen: Option<String>,
     pub token_file: Option<String>,
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

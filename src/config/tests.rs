@@ -180,6 +180,14 @@ fn each_semantic_error_names_its_key() {
         ("failover: { cooldown: x }", "failover.cooldown: invalid duration \"x\""),
         ("admin: { listen: 'localhost:9123' }", "admin.listen: \"localhost:9123\" is not IP:PORT"),
         ("admin: { token_file: ' ' }", "admin.token_file: must not be empty"),
+        (
+            "admin: { tls_cert_file: /etc/rmfc/admin.pem }",
+            "admin.tls_key_file: required when admin.tls_cert_file is set",
+        ),
+        (
+            "admin: { tls_key_file: /etc/rmfc/admin.key }",
+            "admin.tls_cert_file: required when admin.tls_key_file is set",
+        ),
     ];
     for (extra, want) in cases {
         let got = problems(&format!("{MINIMAL}{extra}\n"));

@@ -344,5 +344,19 @@ fn admin(c: &mut Check, raw: RawAdmin) -> AdminConfig {
             d.listen
         }),
     };
-    AdminConfig { listen, token_file: c.optional("admin.token_file", raw.token_file).map(Into::into) }
+    let cert = c.optional("admin.tls_cert_file", raw.tls_cert_file);
+    let key = c.optional("admin.tls_key_file", raw.tls_key_file);
+    let tls = match (cert, key) {
+        (Some(cert_file), Some(key_file)) => Some(AdminTls { cert_file: cert_file.into(), key_file: key_file.into() }),
+        (None, None) => None,
+        (Some(_), None) => {
+            c.fail("admin.tls_key_file", "required when admin.tls_cert_file is set (the PEM private key)");
+            None
+        }
+        (None, Some(_)) => {
+            c.fail("admin.tls_cert_file", "required when admin.tls_key_file is set (the PEM certificate chain)");
+            None
+        }
+    };
+    AdminConfig { listen, token_file: c.optional("admin.token_file", raw.token_file).map(Into::into), tls }
 }

@@ -77,10 +77,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut core = Controller::new(wiring::core_config(&config), start.into_std());
     let (status_tx, status_rx) = watch::channel(daemon_status(&core.status(), start.into_std()));
 
+    let tls = config.admin.tls.as_ref().map(admin::tls::server_config).transpose().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("admin.listen {}: cannot listen", config.admin.listen))?;
-    tracing::info!(cluster, rm = %rm_id, admin = %listener.local_addr()?, "admin API listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(cluster, rm = %rm_id, admin = %listener.local_addr()?, scheme, "admin API listening");
     let probe_cycle = config.health.interval + config.health.timeout;
     let admin_state = admin::AdminState {
         cluster: cluster.clone(),
@@ -95,7 +97,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         readiness_limit: probe_cycle * 3,
         token: wiring::read_token(&config)?,
     };
-    let admin_task = tokio::spawn(admin::serve(listener, admin_state));
+    let admin_task = tokio::spawn(admin::serve(listener, admin_state, tls));
     let mut notifier = SystemdNotifier::new(config.zookeeper.session_timeout);
 
     let mut dispatch = |core: &Controller, now: std::time::Instant, actions: Vec<Action>| {

@@ -26,6 +26,8 @@ pub struct Target {
     pub base: String,
     pub token: Option<String>,
     pub timeout: Duration,
+    /// Extra trusted CA certificate (PEM) for https.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// What came of one request.
@@ -61,10 +63,12 @@ pub fn target(args: &ApiArgs, mutating: bool) -> Result<Target, String> {
     };
     let base = match (&args.admin, &config) {
         (Some(url), _) => base_url(url)?,
-        (None, Some(c)) => listen_url(c.admin.listen).map_err(|e| format!("admin.listen of the config: {e}"))?,
+        (None, Some(c)) => {
+            listen_url(c.admin.listen, c.admin.tls.is_some()).map_err(|e| format!("admin.listen of the config: {e}"))?
+        }
         (None, None) => {
             let default: SocketAddr = DEFAULT_ADMIN_LISTEN.parse().map_err(|e| format!("{e}"))?;
-            listen_url(default)?
+            listen_url(default, false)?
         }
     };
     let token = match (&args.token_file, &config) {
@@ -78,7 +82,16 @@ pub fn target(args: &ApiArgs, mutating: bool) -> Result<Target, String> {
         },
         _ => None,
     };
-    Ok(Target { base, token, timeout: args.timeout })
+    let ca_pem = match &args.ca_file {
+        Some(file) => {
+            let pem = std::fs::read(file).map_err(|e| format!("--ca-file {}: {e}", file.display()))?;
+            reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("--ca-file {}: not a PEM certificate: {e}", file.display()))?;
+            Some(pem)
+        }
+        None => None,
+    };
+    Ok(Target { base, token, timeout: args.timeout, ca_pem })
 }
 
 /// `--admin`: `http(s)://HOST:PORT[/prefix]`, or a bare `HOST:PORT` meaning http.
@@ -97,12 +110,13 @@ pub fn base_url(given: &str) -> Result<String, String> {
 
 /// The URL a local client uses for a daemon bound to `listen`: an unspecified address (every
 /// interface) is reached on loopback.
-pub fn listen_url(listen: SocketAddr) -> Result<String, String> {
+pub fn listen_url(listen: SocketAddr, tls: bool) -> Result<String, String> {
     if listen.port() == 0 {
         return Err(format!("{listen} has port 0 (any free port): pass --admin URL"));
     }
     let ip = if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
-    Ok(format!("http://{}", SocketAddr::new(ip, listen.port())))
+    let scheme = if tls { "https" } else { "http" };
+    Ok(format!("{scheme}://{}", SocketAddr::new(ip, listen.port())))
 }
 
 /// The token: the file's content, trimmed, not empty (as the daemon reads it).
@@ -119,7 +133,14 @@ fn read_token(file: &Path) -> Result<String, String> {
 pub async fn call(target: &Target, method: Method, path: &str, body: Option<&Value>) -> Reply {
     let url = format!("{}{path}", target.base);
     let failed = |message: String| Reply::Failed { message, text: None };
-    let client = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(pem) = &target.ca_pem {
+        match reqwest::Certificate::from_pem(pem) {
+            Ok(cert) => builder = builder.add_root_certificate(cert),
+            Err(e) => return failed(format!("--ca-file: {}", describe_error(&e))),
+        }
+    }
+    let client = match builder
         .redirect(reqwest::redirect::Policy::none())
         // Straight to the daemon: an HTTP_PROXY from the environment must not see the token.
         .no_proxy()
@@ -208,12 +229,13 @@ mod tests {
 
     #[test]
     fn every_interface_is_reached_on_loopback() {
-        let url = |s: &str| listen_url(s.parse().unwrap());
+        let url = |s: &str| listen_url(s.parse().unwrap(), false);
         assert_eq!(url("0.0.0.0:9123").unwrap(), "http://127.0.0.1:9123");
         assert_eq!(url("[::]:9123").unwrap(), "http://127.0.0.1:9123");
         assert_eq!(url("[::1]:9000").unwrap(), "http://[::1]:9000");
         assert_eq!(url("10.1.2.3:9123").unwrap(), "http://10.1.2.3:9123");
         assert!(url("127.0.0.1:0").is_err());
+        assert_eq!(listen_url("0.0.0.0:9123".parse().unwrap(), true).unwrap(), "https://127.0.0.1:9123");
     }
 
     #[test]

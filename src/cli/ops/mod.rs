@@ -71,6 +71,10 @@ pub struct ApiArgs {
     /// When given, read calls send it too.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// A PEM file of the certificate authority that signed the daemon's admin TLS certificate
+    /// (for https:// URLs; the system's roots are trusted too).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Deadline of the whole request (connect included), e.g. 500ms, 10s.
     #[arg(long, value_name = "DUR", value_parser = positive_duration, default_value = "10s")]
     pub timeout: Duration,
