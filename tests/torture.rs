@@ -54,12 +54,23 @@ fn torture() {
 
     let events = t.cluster.all_events();
     let history = t.history();
-    let r = report::build(&t.record, &events, &history);
+    let logs = t.save_logs();
+    let controller_logs: Vec<(String, String)> = (1..=3)
+        .map(|i| {
+            let text = std::fs::read_to_string(logs.join(format!("controller-rm{i}.log"))).unwrap_or_default();
+            (format!("rm{i}"), text)
+        })
+        .collect();
+    let r = report::build(&t.record, &events, &history, &controller_logs);
     report::print_table(&r);
     let out =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("torture-report.json");
     std::fs::write(&out, serde_json::to_string_pretty(&r).expect("report JSON")).expect("write torture report");
     println!("report written to {}", out.display());
+
+    println!("controller logs and RM stderr in {}", logs.display());
+    // Stop everything before judging, so a failed assertion does not dump every log to stdout.
+    drop(t);
 
     assert_eq!(r["split_brain"]["overlapping_store_writes"], 0, "split brain (seed {seed}): {:#}", r["split_brain"]);
     assert!(
@@ -67,13 +78,20 @@ fn torture() {
         "epochs did not strictly increase (seed {seed}): {:#}",
         r["epochs"]
     );
-    assert!(recovered.is_some(), "no RM ACTIVE within 60 s of the final heal (seed {seed})\n{}", t.cluster.dump_logs());
+    assert!(
+        r["epochs"]["activations_by_deposed_leaders_max_late_ms"].as_u64().is_some_and(|ms| ms <= SESSION_MS),
+        "a deposed leader promoted its RM long after a newer epoch was written (seed {seed}): {:#}",
+        r["epochs"]
+    );
+    assert!(recovered.is_some(), "no RM ACTIVE within 60 s of the final heal (seed {seed}); see the logs");
 }
 
 /// The checker's interval arithmetic and the schedule's determinism (pure; no cluster).
 mod pure {
     use crate::support;
-    use crate::support::torture::report::{double_active, intersect, normalize, percentile, subtract, total};
+    use crate::support::torture::report::{
+        double_active, epoch_violations, intersect, normalize, percentile, subtract, total, unjournaled_activations,
+    };
     use crate::support::torture::schedule::schedule;
     use std::collections::BTreeMap;
     use std::time::Duration;
@@ -92,6 +110,41 @@ mod pure {
         assert_eq!(double_active(&m), vec![(8, 10)]);
         assert_eq!(percentile(&[1, 2, 3, 4, 100], 50.0), 3);
         assert_eq!(percentile(&[1, 2, 3, 4, 100], 99.0), 100);
+    }
+
+    #[test]
+    fn activations_are_matched_to_journaled_promotions() {
+        use rmfc::sim::events::{SimEvent, SimEventKind};
+        let call = |rm: &str, ts_ms: u64| SimEvent {
+            ts_ms,
+            rm: rm.into(),
+            kind: SimEventKind::Call {
+                method: "transitionToActive".into(),
+                source: Some("REQUEST_BY_USER".into()),
+                result: "ok".into(),
+            },
+        };
+        let history = vec![
+            serde_json::json!({"epoch": 1, "to": "rm1", "outcome": "active", "at_ms": 1_050}),
+            serde_json::json!({"epoch": 2, "to": "rm2", "outcome": "active", "at_ms": 5_000}),
+        ];
+        let events = vec![call("rm1", 1_000), call("rm1", 4_000), call("rm2", 4_990)];
+        assert_eq!(unjournaled_activations(&events, &history, 500), vec![("rm1".to_string(), 4_000)]);
+        assert!(epoch_violations(&history).is_empty());
+        let stale = serde_json::json!({"epoch": 2, "to": "rm3", "outcome": "active", "at_ms": 6_000});
+        assert_eq!(epoch_violations(&[history[0].clone(), history[1].clone(), stale]).len(), 1);
+    }
+
+    #[test]
+    fn activations_under_a_superseded_epoch_are_found_in_the_logs() {
+        use crate::support::torture::report::late_actions;
+        let rm1 = "2026-01-01T00:00:01.000Z  INFO rmfc::zk::state: controller state written op=1 epoch=2 active=Some(\"rm1\")\n\
+                   2026-01-01T00:00:01.100Z  INFO rmfc::rm: transition started rm=\"rm1\" epoch=2 reason=\"x\" call=\"transitionToActive\"\n\
+                   2026-01-01T00:00:09.000Z  INFO rmfc::rm: transition started rm=\"rm1\" epoch=2 reason=\"x\" call=\"transitionToActive\"\n";
+        let rm2 = "2026-01-01T00:00:05.000Z  INFO rmfc::zk::state: controller state written op=7 epoch=3 active=Some(\"rm2\")\n";
+        let late = late_actions(&[("rm1".into(), rm1.into()), ("rm2".into(), rm2.into())]);
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!((late[0].epoch, late[0].newer_epoch, late[0].late_by_ms), (2, 3, 4_000));
     }
 
     #[test]

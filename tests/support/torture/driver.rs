@@ -25,6 +25,15 @@ use crate::support::zk::ZkEnsemble;
 
 type OpCounts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
 
+/// The failover budget (rule 5) would stop automatic failover after 3 failovers in 30 minutes:
+/// the torture test wants every fault failed over, so it lifts the budget and the cooldown.
+const FAILOVER_YAML: &str = "failover:\n  budget: 100000\n  window: 1m\n  cooldown: 0s\n";
+
+/// Where the controllers' logs (all their runs) and the RMs' stderr are kept after a run.
+pub fn log_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("torture-logs")
+}
+
 pub struct Torture {
     // Field order is drop order: processes go before the namespaces they live in.
     pub cluster: Cluster,
@@ -69,7 +78,16 @@ impl Torture {
             zk: zk_hosts.iter().map(host_of).collect(),
         });
         let netns = placement.is_some();
-        let cluster = Cluster::start(ClusterOptions { rms: 3, ensemble: true, placement, ..ClusterOptions::default() });
+        let cluster = Cluster::start(ClusterOptions {
+            rms: 3,
+            ensemble: true,
+            placement,
+            extra_yaml: FAILOVER_YAML.to_string(),
+            ..ClusterOptions::default()
+        });
+        let logs = log_dir();
+        let _ = std::fs::remove_dir_all(&logs);
+        std::fs::create_dir_all(&logs).expect("create target/torture-logs");
         let t0 = Instant::now();
         let mut me = Torture {
             cluster,
@@ -205,9 +223,13 @@ impl Torture {
             }
         }
         match fault {
-            Fault::KillController(i) => self.cluster.start_controller(*i),
+            Fault::KillController(i) => {
+                self.save_controller_log(*i);
+                self.cluster.start_controller(*i);
+            }
             Fault::KillRm(i) => {
                 close(&mut self.record.dead, *i);
+                self.save_rm_stderr(*i);
                 self.cluster.restart_rm(*i);
             }
             Fault::PauseRm(i) => {
@@ -239,21 +261,30 @@ impl Torture {
         })
     }
 
-    fn post(&self, ctl: usize, path: &'static str, body: String, call: String) -> Option<JoinHandle<()>> {
+    /// POSTs on a background thread; with `retry_for`, repeats a call refused with 503 (ZooKeeper
+    /// not back yet) once a second until it is answered otherwise or the time is up.
+    fn post(&self, ctl: usize, path: &'static str, body: String, call: String, retry_for: Duration) -> JoinHandle<()> {
         let url = self.cluster.admin_url(ctl);
         let token = self.cluster.admin_token();
         let ops = self.ops.clone();
-        Some(std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let auth = token.map(|t| format!("Bearer {t}"));
             let headers: Vec<(&str, &str)> = auth.as_deref().map(|a| ("Authorization", a)).into_iter().collect();
-            let class = match http_with_headers("POST", &url, path, Some(&body), &headers) {
-                Ok(r) if (200..300).contains(&r.status) => "accepted".to_string(),
-                Ok(r) if r.status == 404 => "404 (no endpoint)".to_string(),
-                Ok(r) => format!("refused {}", r.status),
-                Err(_) => "no answer".to_string(),
+            let started = Instant::now();
+            let class = loop {
+                let class = match http_with_headers("POST", &url, path, Some(&body), &headers) {
+                    Ok(r) if (200..300).contains(&r.status) => "accepted".to_string(),
+                    Ok(r) if r.status == 404 => "404 (no endpoint)".to_string(),
+                    Ok(r) => format!("refused {}", r.status),
+                    Err(_) => "no answer".to_string(),
+                };
+                if class != "refused 503" || started.elapsed() >= retry_for {
+                    break class;
+                }
+                std::thread::sleep(Duration::from_secs(1));
             };
             *ops.lock().unwrap_or_else(|p| p.into_inner()).entry((call, class)).or_default() += 1;
-        }))
+        })
     }
 
     /// Issues an operator call on a background thread (it may wait on ZooKeeper).
@@ -271,16 +302,16 @@ impl Torture {
             OperatorOp::Pause => ("/v1/pause", r#"{"reason":"torture","for":"20s"}"#.to_string(), "pause".to_string()),
         };
         self.log(&format!("operator: POST {path} {body} via controller rm{}", ctl + 1));
-        if let Some(h) = self.post(ctl, path, body, call) {
-            self.op_threads.push(h);
-        }
+        let h = self.post(ctl, path, body, call, Duration::ZERO);
+        self.op_threads.push(h);
     }
 
+    /// Resumes automatic failover, retrying while ZooKeeper is not back (a pause left in force
+    /// would be counted as unavailability caused by the fault).
     fn resume(&mut self) {
         if let Some(ctl) = self.reachable_controller(0) {
-            if let Some(h) = self.post(ctl, "/v1/resume", "{}".into(), "resume".into()) {
-                self.op_threads.push(h);
-            }
+            let h = self.post(ctl, "/v1/resume", "{}".into(), "resume".into(), Duration::from_secs(30));
+            self.op_threads.push(h);
         }
     }
 
@@ -338,6 +369,33 @@ impl Torture {
         self.record.ended_ms = now_ms();
         self.record.ops = self.ops.lock().unwrap_or_else(|p| p.into_inner()).clone();
         found.map(|_| took)
+    }
+
+    /// Appends controller `i`'s current log to `target/torture-logs/controller-rmN.log` (a
+    /// restarted controller starts a fresh log).
+    fn save_controller_log(&self, i: usize) {
+        use std::io::Write;
+        let path = log_dir().join(format!("controller-rm{}.log", i + 1));
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(self.cluster.controller_log(i).as_bytes());
+        }
+    }
+
+    fn save_rm_stderr(&self, i: usize) {
+        use std::io::Write;
+        let path = log_dir().join(format!("sim-rm{}.stderr", i + 1));
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(self.cluster.rms[i].stderr_text().as_bytes());
+        }
+    }
+
+    /// Saves every log still only in the cluster's temporary directory; returns where they are.
+    pub fn save_logs(&self) -> std::path::PathBuf {
+        for i in 0..self.cluster.rms.len() {
+            self.save_controller_log(i);
+            self.save_rm_stderr(i);
+        }
+        log_dir()
     }
 
     pub fn history(&self) -> Vec<Value> {

@@ -160,6 +160,77 @@ pub fn epoch_violations(history: &[Value]) -> Vec<String> {
     out
 }
 
+/// Activations an RM accepted (its journal's `transitionToActive` call with result `ok`) that no
+/// promotion of that RM in the history (`outcome == "active"`, journaled after the call) accounts
+/// for within `window_ms`: the sign of an RM made ACTIVE by a controller that no longer led (or of
+/// a journal write lost to a ZooKeeper outage). Returns (rm, wall ms) of each.
+pub fn unjournaled_activations(events: &[SimEvent], history: &[Value], window_ms: u64) -> Vec<(String, u64)> {
+    let promotions: Vec<(&str, u64)> = history
+        .iter()
+        .filter(|h| h["outcome"] == "active")
+        .filter_map(|h| Some((h["to"].as_str()?, h["at_ms"].as_u64()?)))
+        .collect();
+    events
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, SimEventKind::Call { method, result, .. } if method == "transitionToActive" && result == "ok")
+        })
+        .filter(|e| !promotions.iter().any(|&(to, at)| to == e.rm && at >= e.ts_ms && at <= e.ts_ms + window_ms))
+        .map(|e| (e.rm.clone(), e.ts_ms))
+        .collect()
+}
+
+/// A `transitionToActive` a controller started under `epoch` after a newer epoch had already been
+/// written to the state znode (by any controller): an action by a deposed leader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LateAction {
+    pub controller: String,
+    pub epoch: u64,
+    pub at_ms: u64,
+    pub newer_epoch: u64,
+    /// How long before the action the newer epoch was written.
+    pub late_by_ms: u64,
+}
+
+fn log_ts_ms(line: &str) -> Option<u64> {
+    let ts = line.split_whitespace().next()?;
+    let t = humantime::parse_rfc3339(ts).ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64)
+}
+
+fn field_u64(line: &str, key: &str) -> Option<u64> {
+    let rest = line.split(&format!(" {key}=")).nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// Reads the controllers' text logs (`(controller, log text)`, every run of each): the times each
+/// epoch was first written to the state znode (`controller state written ... epoch=E`), and every
+/// `transition started ... epoch=E ... call="transitionToActive"`; returns the activations started
+/// under an epoch older than one already written.
+pub fn late_actions(logs: &[(String, String)]) -> Vec<LateAction> {
+    let mut first_written: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut activations = Vec::new();
+    for (ctl, text) in logs {
+        for line in text.lines() {
+            let (Some(at), Some(epoch)) = (log_ts_ms(line), field_u64(line, "epoch")) else { continue };
+            if line.contains("controller state written") {
+                let e = first_written.entry(epoch).or_insert(at);
+                *e = (*e).min(at);
+            } else if line.contains("transition started") && line.contains("call=\"transitionToActive\"") {
+                activations.push((ctl.clone(), epoch, at));
+            }
+        }
+    }
+    activations
+        .into_iter()
+        .filter_map(|(controller, epoch, at_ms)| {
+            let (&newer_epoch, &written) =
+                first_written.range(epoch + 1..).filter(|(_, &w)| w < at_ms).min_by_key(|(_, &w)| w)?;
+            Some(LateAction { controller, epoch, at_ms, newer_epoch, late_by_ms: at_ms - written })
+        })
+        .collect()
+}
+
 /// One injected fault as the driver recorded it.
 #[derive(Clone, Debug)]
 pub struct FaultRecord {
@@ -206,7 +277,8 @@ fn stats(v: &[u64]) -> Value {
 }
 
 /// The report as JSON (the same figures [`print_table`] prints).
-pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value]) -> Value {
+pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller_logs: &[(String, String)]) -> Value {
+    let late = late_actions(controller_logs);
     let overlaps = overlapping_writes(events);
     let journal_active = active_intervals(events, run.ended_ms);
     let mut alive_active = BTreeMap::new();
@@ -241,6 +313,11 @@ pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value]) -> Value {
     }
     let epoch_problems = epoch_violations(history);
     let promotions = history.iter().filter(|h| h["outcome"] == "active").count();
+    let activations = events
+        .iter()
+        .filter(|e| matches!(&e.kind, SimEventKind::Call { method, result, .. } if method == "transitionToActive" && result == "ok"))
+        .count();
+    let unjournaled = unjournaled_activations(events, history, 10_000);
     let max_len = |v: &[Iv]| v.iter().map(|(a, b)| b - a).max().unwrap_or(0);
     json!({
         "seed": run.seed,
@@ -271,6 +348,11 @@ pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value]) -> Value {
             "promotions_in_history": promotions,
             "history_entries": history.len(),
             "violations": epoch_problems,
+            "activations_by_deposed_leaders": late.len(),
+            "activations_by_deposed_leaders_max_late_ms": late.iter().map(|l| l.late_by_ms).max().unwrap_or(0),
+            "activations_by_deposed_leaders_list": late.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>(),
+            "activations_accepted_by_rms": activations,
+            "activations_without_journaled_promotion": unjournaled.iter().map(|(rm, ts)| json!({"rm": rm, "at_s": ts.saturating_sub(run.started_ms) as f64 / 1000.0})).collect::<Vec<_>>(),
         },
         "availability": {
             "recovery_after_heal": stats(&recovered),
@@ -322,6 +404,13 @@ pub fn print_table(r: &Value) {
     row("double ACTIVE max ms (neither process frozen)", &sb["double_active_serving_max_ms"]);
     row("promotions in history", &r["epochs"]["promotions_in_history"]);
     row("epoch violations (must be 0)", &json!(r["epochs"]["violations"].as_array().map_or(0, Vec::len)));
+    row("transitionToActive started under a superseded epoch", &r["epochs"]["activations_by_deposed_leaders"]);
+    row("  max ms after the newer epoch was written", &r["epochs"]["activations_by_deposed_leaders_max_late_ms"]);
+    row("activations accepted by RMs", &r["epochs"]["activations_accepted_by_rms"]);
+    row(
+        "  of which without a journaled promotion (<=10 s)",
+        &json!(r["epochs"]["activations_without_journaled_promotion"].as_array().map_or(0, Vec::len)),
+    );
     row("recovery after heal p50 ms", &av["recovery_after_heal"]["p50_ms"]);
     row("recovery after heal p99 ms", &av["recovery_after_heal"]["p99_ms"]);
     row("recovery after heal max ms", &av["recovery_after_heal"]["max_ms"]);
