@@ -62,6 +62,11 @@ fn torture() {
         })
         .collect();
     let r = report::build(&t.record, &events, &history, &controller_logs);
+    // The raw material of the report, for a second look at a run.
+    let journal: String = events.iter().filter_map(|e| serde_json::to_string(e).ok()).map(|l| l + "\n").collect();
+    std::fs::write(logs.join("rm-journals.jsonl"), journal).expect("write the RMs' journals");
+    std::fs::write(logs.join("history.json"), serde_json::to_string_pretty(&history).expect("history JSON"))
+        .expect("write the history");
     report::print_table(&r);
     let out =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("torture-report.json");
