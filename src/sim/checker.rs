@@ -10,10 +10,13 @@ use std::collections::HashSet;
 
 use super::events::{SimEvent, SimEventKind};
 
-/// A write interval: every write of one RM in one activation term, by zxid.
+/// A write interval: every write of one RM process in one activation term, by zxid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteInterval {
     pub rm: String,
+    /// Which process of this RM (counted by its `Started` records): terms restart at 1 in a
+    /// restarted process, so a term number alone does not name one activation.
+    pub instance: u64,
     pub term: u64,
     pub first_zxid: i64,
     pub last_zxid: i64,
@@ -30,22 +33,37 @@ pub struct Overlap {
 
 /// The write intervals of all RMs, in zxid order.
 pub fn write_intervals(events: &[SimEvent]) -> Vec<WriteInterval> {
-    let mut writes: Vec<(i64, &str, u64)> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            SimEventKind::Write { term, zxid, .. } => Some((zxid, e.rm.as_str(), term)),
-            _ => None,
-        })
-        .collect();
+    // Number each RM's processes by their `Started` records, in time order (a stable sort keeps
+    // one process's records in the order it wrote them).
+    let mut ordered: Vec<&SimEvent> = events.iter().collect();
+    ordered.sort_by_key(|e| e.ts_ms);
+    let mut instance: std::collections::HashMap<&str, u64> = Default::default();
+    let mut writes: Vec<(i64, &str, u64, u64)> = Vec::new();
+    for e in ordered {
+        match e.kind {
+            SimEventKind::Started { .. } => *instance.entry(e.rm.as_str()).or_default() += 1,
+            SimEventKind::Write { term, zxid, .. } => {
+                writes.push((zxid, e.rm.as_str(), instance.get(e.rm.as_str()).copied().unwrap_or(0), term))
+            }
+            _ => {}
+        }
+    }
     writes.sort();
     let mut out: Vec<WriteInterval> = Vec::new();
-    for (zxid, rm, term) in writes {
-        if let Some(last) = out.iter_mut().find(|i| i.rm == rm && i.term == term) {
+    for (zxid, rm, inst, term) in writes {
+        if let Some(last) = out.iter_mut().find(|i| i.rm == rm && i.instance == inst && i.term == term) {
             last.first_zxid = last.first_zxid.min(zxid);
             last.last_zxid = last.last_zxid.max(zxid);
             last.writes += 1;
         } else {
-            out.push(WriteInterval { rm: rm.to_string(), term, first_zxid: zxid, last_zxid: zxid, writes: 1 });
+            out.push(WriteInterval {
+                rm: rm.to_string(),
+                instance: inst,
+                term,
+                first_zxid: zxid,
+                last_zxid: zxid,
+                writes: 1,
+            });
         }
     }
     out.sort_by_key(|i| i.first_zxid);
@@ -63,7 +81,7 @@ pub fn overlapping_writes(events: &[SimEvent]) -> Vec<Overlap> {
             if b.first_zxid > a.last_zxid {
                 break;
             }
-            if a.rm != b.rm && seen.insert((a.rm.clone(), a.term, b.rm.clone(), b.term)) {
+            if a.rm != b.rm && seen.insert((a.rm.clone(), a.instance, a.term, b.rm.clone(), b.instance, b.term)) {
                 out.push(Overlap { a: a.clone(), b: b.clone() });
             }
         }
@@ -186,6 +204,30 @@ mod tests {
     fn consecutive_terms_of_different_rms_do_not_overlap() {
         let ev = vec![w("rm1", 1, 10), w("rm1", 1, 12), w("rm2", 1, 13), w("rm2", 1, 20), w("rm1", 2, 21)];
         assert!(overlapping_writes(&ev).is_empty());
+        assert_eq!(write_intervals(&ev).len(), 3);
+    }
+
+    #[test]
+    fn a_restarted_rm_starts_its_terms_again_without_looking_like_split_brain() {
+        let started = |rm: &str, ts_ms| SimEvent {
+            ts_ms,
+            rm: rm.into(),
+            kind: SimEventKind::Started { admin: String::new(), web: String::new(), pid: 1 },
+        };
+        let at = |mut e: SimEvent, ts_ms| {
+            e.ts_ms = ts_ms;
+            e
+        };
+        // rm1's first process writes in its term 1, dies; rm2 takes over; rm1's second process
+        // is active again in ITS term 1.
+        let ev = vec![
+            started("rm1", 0),
+            at(w("rm1", 1, 10), 1),
+            at(w("rm2", 3, 20), 2),
+            started("rm1", 3),
+            at(w("rm1", 1, 30), 4),
+        ];
+        assert!(overlapping_writes(&ev).is_empty(), "{:?}", write_intervals(&ev));
         assert_eq!(write_intervals(&ev).len(), 3);
     }
 
