@@ -120,6 +120,35 @@ fn losing_a_zookeeper_ensemble_node_keeps_an_active_rm() {
     c.assert_no_split_brain();
 }
 
+/// Regression (found by the elector benchmark): after a ZooKeeper quorum loss longer than the
+/// session timeout the client gives its session up, while the re-formed quorum restarts every
+/// session's timeout and keeps the old election nodes. The controller must remove the nodes of
+/// the sessions it gave up instead of queueing behind them for another whole session timeout.
+#[test]
+fn after_a_quorum_loss_a_controller_removes_the_election_nodes_of_sessions_it_gave_up() {
+    let mut c = Cluster::start(ClusterOptions { rms: 2, ensemble: true, ..ClusterOptions::default() });
+    c.wait_one_active(DEADLINE, None);
+    let support::cluster::Zk::Ensemble(zk) = &mut c.zk else { unreachable!() };
+    let leader = zk.wait_leader(DEADLINE);
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    for i in &others {
+        zk.kill(*i);
+    }
+    // Both controllers give their sessions up (the client expires them locally).
+    wait_until("both controllers to give their sessions up", DEADLINE, || {
+        (0..2).all(|i| c.controller_log(i).contains("ZooKeeper session ended"))
+    });
+    let support::cluster::Zk::Ensemble(zk) = &mut c.zk else { unreachable!() };
+    for i in &others {
+        zk.restart(*i);
+    }
+    c.wait_one_active(DEADLINE, None);
+    wait_until("a controller to remove the node of a session it gave up", DEADLINE, || {
+        (0..2).any(|i| c.controller_log(i).contains("of a session this process gave up"))
+    });
+    c.assert_no_split_brain();
+}
+
 #[test]
 fn an_rm_that_demotes_itself_is_noticed_and_an_active_restored() {
     for n in [2, 3] {

@@ -214,19 +214,27 @@ pub(super) async fn read_candidates(shared: &Shared, client: &Client) -> Result<
 }
 
 /// Deletes the nodes this session owns other than the one reported in `Joined` (a create whose
-/// answer was lost and that landed after the join gave up or retried), and leaves them out of
-/// the view. Safe because joins and views are ordered by `election_order`: our node is
-/// recorded before any view can list it.
+/// answer was lost and that landed after the join gave up or retried), and the nodes of sessions
+/// this process held before (the client gave a session up as expired while the server — e.g.
+/// after a quorum loss, which restarts every session's timeout — still keeps it and its node:
+/// left alone, that node would stand first for a whole session timeout with nobody acting for
+/// it). Leaves them out of the view. Safe because joins and views are ordered by
+/// `election_order` (our node is recorded before any view can list it), and because nobody acts
+/// for a session this process abandoned (the core fenced itself when it lost it).
 async fn remove_orphans(shared: &Shared, ctx: &SessionCtx, client: &Client, candidates: &mut Vec<Candidate>) {
     let Some(ours) = ctx.session_id() else { return };
     let own = ctx.election().own.clone();
     let mut kept = Vec::with_capacity(candidates.len());
     for c in candidates.drain(..) {
-        if c.owner == ours && Some(&c.znode) != own.as_ref() {
+        let orphan = c.owner == ours && Some(&c.znode) != own.as_ref();
+        let abandoned = c.owner != ours && c.rm_id == shared.cfg.rm_id && shared.held_session(c.owner);
+        if orphan || abandoned {
             let path = shared.layout.candidate(&c.znode);
             match call_opt(shared.cfg.op_timeout, format!("delete {path}"), client.delete(&path, None)).await {
                 Ok(_) => {
-                    tracing::warn!(znode = %c.znode, "deleted an orphaned node of this session (a lost create)");
+                    let why =
+                        if orphan { "of this session (a lost create)" } else { "of a session this process gave up" };
+                    tracing::warn!(znode = %c.znode, "deleted an orphaned election node {why}");
                     continue;
                 }
                 Err(e) => tracing::warn!(znode = %c.znode, error = %e, "cannot delete an orphaned candidate node"),

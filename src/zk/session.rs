@@ -24,6 +24,8 @@ use crate::core::Event;
 
 const CONNECT_BACKOFF_MIN: Duration = Duration::from_millis(100);
 const CONNECT_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Past sessions remembered for cleaning up their election nodes.
+const HELD_SESSIONS_KEPT: usize = 16;
 
 /// What every task of the adapter shares.
 pub(super) struct Shared {
@@ -32,6 +34,9 @@ pub(super) struct Shared {
     pub acl: ZnodeAcl,
     events: mpsc::UnboundedSender<Event>,
     current: Mutex<Option<Arc<SessionCtx>>>,
+    /// Every session id this process has held (bounded): their election nodes are ours to
+    /// remove once we moved on to a newer session.
+    held: Mutex<Vec<i64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -42,7 +47,7 @@ impl Shared {
     pub fn new(cfg: ZkAdapterConfig, events: mpsc::UnboundedSender<Event>) -> Self {
         let layout = Layout::new(&cfg.root, &cfg.cluster_id);
         let acl = ZnodeAcl::new(cfg.digest.is_some());
-        Shared { cfg, layout, acl, events, current: Mutex::new(None) }
+        Shared { cfg, layout, acl, events, current: Mutex::new(None), held: Mutex::new(Vec::new()) }
     }
 
     /// Sends an answer to the core (op results carry their op id; the core drops stale ones).
@@ -113,6 +118,21 @@ impl Shared {
     /// The context of `gen` while it is the current generation (connected or not).
     pub fn ctx(&self, gen: SessionGen) -> Option<Arc<SessionCtx>> {
         lock(&self.current).clone().filter(|c| c.gen == gen && !c.is_closed())
+    }
+
+    /// Did this process hold session `id` before (or now)?
+    pub fn held_session(&self, id: i64) -> bool {
+        lock(&self.held).contains(&id)
+    }
+
+    fn remember_session(&self, id: i64) {
+        let mut held = lock(&self.held);
+        if !held.contains(&id) {
+            if held.len() >= HELD_SESSIONS_KEPT {
+                held.remove(0);
+            }
+            held.push(id);
+        }
     }
 
     /// A client of whatever session is current (for read-only views).
@@ -241,6 +261,7 @@ async fn connect_loop(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
                         "ZooKeeper granted a shorter session timeout than configured (server maxSessionTimeout)"
                     );
                 }
+                shared.remember_session(session_id);
                 if !ctx.install(client, session_id) {
                     return;
                 }
