@@ -20,26 +20,12 @@
 
 use std::collections::BTreeMap;
 
-use rmfc::sim::checker::{overlapping_writes, write_intervals};
+use rmfc::sim::checker::{active_spans, double_active, normalize, overlapping_writes, write_intervals};
 use rmfc::sim::events::{SimEvent, SimEventKind};
 use serde_json::{json, Value};
 
-/// A half-open interval [from, to) in ms.
-pub type Iv = (u64, u64);
-
-/// Sorted, merged, non-empty intervals.
-pub fn normalize(mut v: Vec<Iv>) -> Vec<Iv> {
-    v.retain(|(a, b)| b > a);
-    v.sort();
-    let mut out: Vec<Iv> = Vec::new();
-    for (a, b) in v {
-        match out.last_mut() {
-            Some(last) if a <= last.1 => last.1 = last.1.max(b),
-            _ => out.push((a, b)),
-        }
-    }
-    out
-}
+/// A half-open interval [from, to) in wall ms (the checker's `Span`).
+pub type Iv = rmfc::sim::checker::Span;
 
 /// `a` minus `b` (both normalized).
 pub fn subtract(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
@@ -64,72 +50,8 @@ pub fn subtract(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
     normalize(out)
 }
 
-/// `a` ∩ `b` (both normalized).
-pub fn intersect(a: &[Iv], b: &[Iv]) -> Vec<Iv> {
-    let mut out = Vec::new();
-    for &(as_, ae) in a {
-        for &(bs, be) in b {
-            let (s, e) = (as_.max(bs), ae.min(be));
-            if s < e {
-                out.push((s, e));
-            }
-        }
-    }
-    normalize(out)
-}
-
 pub fn total(v: &[Iv]) -> u64 {
     v.iter().map(|(a, b)| b - a).sum()
-}
-
-/// Each RM's ACTIVE intervals by its journal, closed at a process restart or at `end_ms`.
-pub fn active_intervals(events: &[SimEvent], end_ms: u64) -> BTreeMap<String, Vec<Iv>> {
-    let mut by_rm: BTreeMap<String, Vec<&SimEvent>> = BTreeMap::new();
-    for e in events {
-        by_rm.entry(e.rm.clone()).or_default().push(e);
-    }
-    let mut out = BTreeMap::new();
-    for (rm, mut evs) in by_rm {
-        // Stable: records of one process keep their order; processes follow each other in time.
-        evs.sort_by_key(|e| e.ts_ms);
-        let mut open: Option<u64> = None;
-        let mut ivs = Vec::new();
-        for e in evs {
-            match &e.kind {
-                SimEventKind::Started { .. } => {
-                    if let Some(s) = open.take() {
-                        ivs.push((s, e.ts_ms));
-                    }
-                }
-                SimEventKind::State { to, .. } if to == "active" => {
-                    open.get_or_insert(e.ts_ms);
-                }
-                SimEventKind::State { .. } => {
-                    if let Some(s) = open.take() {
-                        ivs.push((s, e.ts_ms));
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some(s) = open {
-            ivs.push((s, end_ms.max(s)));
-        }
-        out.insert(rm, normalize(ivs));
-    }
-    out
-}
-
-/// Times at which two or more of the given RMs' interval sets overlap.
-pub fn double_active(active: &BTreeMap<String, Vec<Iv>>) -> Vec<Iv> {
-    let sets: Vec<&Vec<Iv>> = active.values().collect();
-    let mut out = Vec::new();
-    for i in 0..sets.len() {
-        for j in i + 1..sets.len() {
-            out.extend(intersect(sets[i], sets[j]));
-        }
-    }
-    normalize(out)
 }
 
 /// Nearest-rank percentile of `sorted` (ascending); 0 when empty.
@@ -280,7 +202,7 @@ fn stats(v: &[u64]) -> Value {
 pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller_logs: &[(String, String)]) -> Value {
     let late = late_actions(controller_logs);
     let overlaps = overlapping_writes(events);
-    let journal_active = active_intervals(events, run.ended_ms);
+    let journal_active = active_spans(events, run.ended_ms);
     let mut alive_active = BTreeMap::new();
     let mut serving_active = BTreeMap::new();
     for (rm, ivs) in &journal_active {
