@@ -54,13 +54,14 @@ impl NetLab {
             return Err(format!("not running as root (effective uid {uid:?})"));
         }
         take_lock()?;
+        // From here on, dropping `lab` (also on an early return) releases the lock.
+        let lab = NetLab { next_octet: 10 };
         cleanup_stale();
         let subnet = format!("{}.{}.{}.0/24", SUBNET_PREFIX[0], SUBNET_PREFIX[1], SUBNET_PREFIX[2]);
         let routes = ip(&["-4", "route", "show"])?;
         if routes.lines().any(|l| l.starts_with(&subnet)) {
             return Err(format!("{subnet} is already routed on this machine: {routes}"));
         }
-        let lab = NetLab { next_octet: 10 };
         ip(&["link", "add", BRIDGE, "type", "bridge"])?;
         ip(&["addr", "add", &format!("{}/24", lab.bridge_ip()), "dev", BRIDGE])?;
         ip(&["link", "set", BRIDGE, "up"])?;
@@ -99,7 +100,7 @@ impl NetLab {
 impl Drop for NetLab {
     fn drop(&mut self) {
         let _ = ip(&["link", "del", BRIDGE]);
-        let _ = std::fs::remove_file(LOCK_FILE);
+        release_lock();
     }
 }
 
@@ -186,16 +187,42 @@ fn kill_netns_pids(ns: &str) {
     }
 }
 
-/// Refuses to run beside a live run; takes over the lock of a dead one.
+/// Refuses to run beside a live run; takes over the lock of a dead one. The file is created
+/// exclusively, so two runs starting at once cannot both believe they hold it.
 fn take_lock() -> Result<(), String> {
-    if let Ok(text) = std::fs::read_to_string(LOCK_FILE) {
-        let pid = text.trim();
-        let me = std::process::id().to_string();
-        if pid != me && !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            return Err(format!("another test process (pid {pid}) holds {LOCK_FILE}: its namespaces are in use"));
+    let me = std::process::id().to_string();
+    for _ in 0..3 {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(LOCK_FILE) {
+            Ok(mut f) => {
+                use std::io::Write;
+                return f.write_all(me.as_bytes()).map_err(|e| format!("cannot write {LOCK_FILE}: {e}"));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(LOCK_FILE).unwrap_or_default();
+                let holder = holder.trim();
+                if holder == me {
+                    return Ok(());
+                }
+                if !holder.is_empty() && std::path::Path::new(&format!("/proc/{holder}")).exists() {
+                    return Err(format!(
+                        "another test process (pid {holder}) holds {LOCK_FILE}: its namespaces are in use"
+                    ));
+                }
+                // The holder is gone (or was killed while writing): take over.
+                let _ = std::fs::remove_file(LOCK_FILE);
+            }
+            Err(e) => return Err(format!("cannot create {LOCK_FILE}: {e}")),
         }
     }
-    std::fs::write(LOCK_FILE, std::process::id().to_string()).map_err(|e| format!("cannot write {LOCK_FILE}: {e}"))
+    Err(format!("could not take {LOCK_FILE}: another run keeps taking it"))
+}
+
+/// Removes the lock file if this process holds it (never another run's).
+fn release_lock() {
+    let holder = std::fs::read_to_string(LOCK_FILE).unwrap_or_default();
+    if holder.trim() == std::process::id().to_string() {
+        let _ = std::fs::remove_file(LOCK_FILE);
+    }
 }
 
 /// Removes namespaces and links named [`PREFIX`]* left by a run that was killed.
