@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use rmfc::sim::checker::{active_spans, double_active, normalize, overlapping_writes, write_intervals};
+use rmfc::sim::checker::{active_spans, double_active, intersect, normalize, overlapping_writes, write_intervals};
 use rmfc::sim::events::{SimEvent, SimEventKind};
 use serde_json::{json, Value};
 
@@ -226,12 +226,24 @@ pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller
             }
         })
         .collect();
+    // The time without a serving ACTIVE RM from a fault's injection to the next one's (or the
+    // end): what that fault (and any operator call made during it) cost.
+    let outages: Vec<u64> = run
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let until = run.faults.get(i + 1).map_or(run.ended_ms, |n| n.injected_ms);
+            total(&intersect(&without_active, &[(f.injected_ms, until)]))
+        })
+        .collect();
     let recovered: Vec<u64> = recoveries.iter().flatten().copied().collect();
-    let mut by_kind: BTreeMap<&str, (u64, Vec<u64>)> = BTreeMap::new();
-    for (f, r) in run.faults.iter().zip(&recoveries) {
+    let mut by_kind: BTreeMap<&str, (u64, Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    for ((f, r), o) in run.faults.iter().zip(&recoveries).zip(&outages) {
         let e = by_kind.entry(f.kind).or_default();
         e.0 += 1;
         e.1.extend(r);
+        e.2.push(*o);
     }
     let epoch_problems = epoch_violations(history);
     let promotions = history.iter().filter(|h| h["outcome"] == "active").count();
@@ -247,13 +259,20 @@ pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller
         "network_namespaces": run.netns,
         "observed_secs": (run.ended_ms.saturating_sub(run.started_ms)) as f64 / 1000.0,
         "faults_total": run.faults.len(),
-        "faults": run.faults.iter().zip(&recoveries).map(|(f, r)| json!({
+        "started_ms": run.started_ms,
+        "faults": run.faults.iter().zip(&recoveries).zip(&outages).map(|((f, r), o)| json!({
             "fault": f.what,
             "at_s": f.injected_ms.saturating_sub(run.started_ms) as f64 / 1000.0,
             "held_ms": f.healed_ms.saturating_sub(f.injected_ms),
             "recovery_after_heal_ms": r,
+            "without_active_ms": o,
         })).collect::<Vec<_>>(),
-        "faults_by_kind": by_kind.iter().map(|(k, (n, r))| (k.to_string(), json!({"count": n, "recovery_after_heal": stats(r)}))).collect::<serde_json::Map<_, _>>(),
+        "faults_by_kind": by_kind.iter().map(|(k, (n, r, o))| (k.to_string(), json!({
+            "count": n,
+            "recovery_after_heal": stats(r),
+            "without_active": stats(o),
+            "without_active_total_ms": o.iter().sum::<u64>(),
+        }))).collect::<serde_json::Map<_, _>>(),
         "operator_calls": run.ops.iter().map(|((call, class), n)| json!({"call": call, "outcome": class, "count": n})).collect::<Vec<_>>(),
         "split_brain": {
             "overlapping_store_writes": overlaps.len(),
@@ -304,12 +323,24 @@ pub fn print_table(r: &Value) {
         "{line}\nrmfc torture report   seed={}   faults for {} s   network namespaces: {}",
         r["seed"], r["fault_secs"], r["network_namespaces"]
     );
-    println!("{line}\n{:<34} {:>6} {:>10} {:>10} {:>10}", "fault (recovery after heal)", "count", "p50", "p99", "max");
+    println!(
+        "{line}\n{:<30} {:>5} {:>9} {:>9} {:>9} {:>10}",
+        "fault", "count", "rec p50", "rec p99", "rec max", "no-active"
+    );
+    println!("{:<30} {:>5} {:>29} {:>10}", "", "", "(recovery after the heal)", "max");
     if let Some(kinds) = r["faults_by_kind"].as_object() {
         for (k, v) in kinds {
             let s = &v["recovery_after_heal"];
             let ms = |key: &str| format!("{}ms", cell(&s[key]));
-            println!("{k:<34} {:>6} {:>10} {:>10} {:>10}", cell(&v["count"]), ms("p50_ms"), ms("p99_ms"), ms("max_ms"));
+            let outage = format!("{}ms", cell(&v["without_active"]["max_ms"]));
+            println!(
+                "{k:<30} {:>5} {:>9} {:>9} {:>9} {:>10}",
+                cell(&v["count"]),
+                ms("p50_ms"),
+                ms("p99_ms"),
+                ms("max_ms"),
+                outage
+            );
         }
     }
     println!("{:<34} {:>6}", "total", cell(&r["faults_total"]));
