@@ -92,6 +92,15 @@ fn torture() {
         r["epochs"]
     );
     assert!(recovered.is_some(), "no RM ACTIVE within 60 s of the final heal (seed {seed}); see the logs");
+    // The deposed-leader check reads the controllers' log lines: if their wording changed it would
+    // find nothing and pass silently. Every run promotes at least once, so both kinds must be there.
+    let lines = |needle: &str| -> usize {
+        controller_logs.iter().map(|(_, text)| text.lines().filter(|l| l.contains(needle)).count()).sum()
+    };
+    assert!(
+        lines("controller state written") > 0 && lines("call=\"transitionToActive\"") > 0,
+        "the controllers' logs no longer contain the lines report::late_actions parses; update it"
+    );
 }
 
 /// The report's interval arithmetic and log checks, and the schedule's determinism (pure; no
