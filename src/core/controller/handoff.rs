@@ -67,12 +67,7 @@ impl Controller {
     }
 
     /// The active leader's look at the state it re-read.
-    pub(super) fn on_check_read(
-        &mut self,
-        _now: Instant,
-        result: Result<StateSnapshot, String>,
-        out: &mut Vec<Action>,
-    ) {
+    pub(super) fn on_check_read(&mut self, result: Result<StateSnapshot, String>, out: &mut Vec<Action>) {
         self.step = None;
         let snap = match result {
             Ok(s) => s,
@@ -93,7 +88,6 @@ impl Controller {
             }
             Verdict::Abandon(why) => self.abandon(snap, &sw, why, AfterClear::StayActive, out),
             Verdict::GiveWay => {
-                let Some(own_znode) = self.own_znode() else { return };
                 out.push(ann(
                     K::Switchover,
                     epoch,
@@ -102,20 +96,13 @@ impl Controller {
                         sw.id, sw.target, sw.reason
                     ),
                 ));
-                let mut state = snap.state.clone();
                 let mut sw = sw;
                 sw.phase = SwitchoverPhase::HandingOver;
+                let mut state = snap.state;
                 state.switchover = Some(sw.clone());
-                let op = self.op();
-                self.step = Some(Step::Announcing { op, sw, epoch });
-                out.push(Action::WriteState {
-                    op,
-                    gen: self.gen,
-                    own_znode,
-                    expected_version: snap.version,
-                    state: Box::new(state),
-                    breadcrumb: None,
-                });
+                if let Some(op) = self.request_write(snap.version, state, None, out) {
+                    self.step = Some(Step::Announcing { op, sw, epoch });
+                }
             }
         }
     }
@@ -123,7 +110,6 @@ impl Controller {
     /// `handing_over` is recorded: demote our RM.
     pub(super) fn on_announced(
         &mut self,
-        _now: Instant,
         sw: Switchover,
         epoch: u64,
         result: Result<(), WriteFailure>,
@@ -150,27 +136,17 @@ impl Controller {
 
     /// Our RM answered the demotion. STANDBY: leave the election for the target. Not: keep the
     /// active role (the probes tell the truth) and record the failure.
-    pub(super) fn on_yielded(
-        &mut self,
-        _now: Instant,
-        sw: Switchover,
-        epoch: u64,
-        result: Result<(), String>,
-        out: &mut Vec<Action>,
-    ) {
+    pub(super) fn on_yielded(&mut self, sw: Switchover, epoch: u64, result: Result<(), String>, out: &mut Vec<Action>) {
         self.step = None;
         self.forget_rm_state();
         match result {
             Ok(()) => {
-                self.role = Role::Follower;
                 out.push(ann(
                     K::Switchover,
                     epoch,
                     format!("switchover {}: the local RM is STANDBY; leaving the election for {}", sw.id, sw.target),
                 ));
-                // Rejoin at once: our new node queues behind the target's.
-                self.rejoin_at = None;
-                self.leave_election(out);
+                self.give_way(out);
             }
             Err(e) => {
                 out.push(ann(K::Switchover, epoch, format!("switchover {}: demoting the local RM failed: {e}", sw.id)));
@@ -189,6 +165,11 @@ impl Controller {
             self.epoch,
             format!("standing aside for {} (switchover {}: {})", sw.target, sw.id, sw.reason),
         ));
+        self.give_way(out);
+    }
+
+    /// Out of the election and, at once, back in: our new node queues behind the target's.
+    fn give_way(&mut self, out: &mut Vec<Action>) {
         self.step = None;
         self.role = Role::Follower;
         self.rejoin_at = None;
@@ -204,26 +185,17 @@ impl Controller {
         after: AfterClear,
         out: &mut Vec<Action>,
     ) {
-        let role_epoch = self.epoch;
-        out.push(ann(K::Switchover, role_epoch, format!("abandoning switchover {}: {why}", sw.id)));
+        out.push(ann(K::Switchover, self.epoch, format!("abandoning switchover {}: {why}", sw.id)));
         let entry = self.switchover_entry(sw, format!("failed: {why}"));
         self.clear_switchover(snap, after, entry, out);
     }
 
     fn clear_switchover(&mut self, snap: StateSnapshot, after: AfterClear, entry: HistoryEntry, out: &mut Vec<Action>) {
-        let Some(own_znode) = self.own_znode() else { return };
         let mut state = snap.state;
         state.switchover = None;
-        let op = self.op();
-        self.step = Some(Step::Clearing { op, after, entry: Box::new(entry) });
-        out.push(Action::WriteState {
-            op,
-            gen: self.gen,
-            own_znode,
-            expected_version: snap.version,
-            state: Box::new(state),
-            breadcrumb: None,
-        });
+        if let Some(op) = self.request_write(snap.version, state, None, out) {
+            self.step = Some(Step::Clearing { op, after, entry: Box::new(entry) });
+        }
     }
 
     pub(super) fn on_cleared(

@@ -351,6 +351,28 @@ impl Controller {
         }
     }
 
+    /// Asks for the leader's CAS write of `state` (and of the breadcrumb, when given), checked
+    /// against our own election node. `None` (nothing asked) when we have no node.
+    fn request_write(
+        &mut self,
+        expected_version: Option<i32>,
+        state: ClusterState,
+        breadcrumb: Option<Breadcrumb>,
+        out: &mut Vec<Action>,
+    ) -> Option<OpId> {
+        let own_znode = self.own_znode()?;
+        let op = self.op();
+        out.push(Action::WriteState {
+            op,
+            gen: self.gen,
+            own_znode,
+            expected_version,
+            state: Box::new(state),
+            breadcrumb,
+        });
+        Some(op)
+    }
+
     fn current_gen(&self, gen: SessionGen) -> bool {
         gen == self.gen
     }
@@ -436,17 +458,17 @@ impl Controller {
             }
             Event::StateChanged { gen } if self.current_gen(gen) => self.state_dirty = true,
             Event::StateRead { op, result } => match self.step_for(op) {
-                Some(Step::Checking { .. }) => self.on_check_read(now, result.map(|s| *s), &mut out),
+                Some(Step::Checking { .. }) => self.on_check_read(result.map(|s| *s), &mut out),
                 _ => self.on_state_read(now, op, result.map(|s| *s), &mut out),
             },
             Event::FenceDone { op, result } => self.on_fence_done(now, op, result, &mut out),
             Event::StateWritten { op, result } => match self.step_for(op) {
-                Some(Step::Announcing { sw, epoch, .. }) => self.on_announced(now, *sw, epoch, result, &mut out),
+                Some(Step::Announcing { sw, epoch, .. }) => self.on_announced(*sw, epoch, result, &mut out),
                 Some(Step::Clearing { after, entry, .. }) => self.on_cleared(now, after, *entry, result, &mut out),
                 _ => self.on_state_written(now, op, result, &mut out),
             },
             Event::TransitionDone { op, result } => match self.step_for(op) {
-                Some(Step::Yielding { sw, epoch, .. }) => self.on_yielded(now, *sw, epoch, result, &mut out),
+                Some(Step::Yielding { sw, epoch, .. }) => self.on_yielded(*sw, epoch, result, &mut out),
                 _ => self.on_activation_done(now, op, result, &mut out),
             },
             Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),

@@ -222,17 +222,10 @@ impl Controller {
             fence_ms,
             promote_started: now,
         });
-        let op = self.op();
+        let breadcrumb = Some(Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch });
+        let Some(op) = self.request_write(snap.version, state, breadcrumb, out) else { return };
         self.role = Role::Promoting { step_name: "writing state", started: now };
         self.step = Some(Step::Writing { op, epoch, verify_store, journal });
-        out.push(Action::WriteState {
-            op,
-            gen: self.gen,
-            own_znode,
-            expected_version: snap.version,
-            state: Box::new(state),
-            breadcrumb: Some(Breadcrumb { active_rm: self.cfg.rm_id.clone(), epoch }),
-        });
     }
 
     pub(super) fn on_state_written(
