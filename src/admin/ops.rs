@@ -20,9 +20,9 @@ use crate::core::types::Pause;
 
 /// Checks the caller may change things; `Err` is the refusal to send.
 /// A refusal: status and message.
-pub(super) type Refusal = (StatusCode, String);
+type Refusal = (StatusCode, String);
 
-pub(super) fn authorize(s: &AdminState, peer: SocketAddr, headers: &HeaderMap) -> Result<String, Refusal> {
+fn authorize(s: &AdminState, peer: SocketAddr, headers: &HeaderMap) -> Result<String, Refusal> {
     match &s.token {
         Some(token) => {
             let given = headers
@@ -53,7 +53,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Refusal> {
+/// Every mutating call's first step: who asks (access control), then what (the JSON body).
+/// `Err` is the refusal to send.
+pub(super) fn accept<T: for<'de> Deserialize<'de>>(
+    s: &AdminState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(String, T), Refusal> {
+    authorize(s, peer, headers).and_then(|by| Ok((by, parse(body)?)))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Refusal> {
     let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
     serde_json::from_slice(text).map_err(|e| (StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
 }
@@ -76,12 +87,8 @@ pub async fn pause(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let by = match authorize(&s, peer, &headers) {
-        Ok(by) => by,
-        Err((code, msg)) => return error(code, msg),
-    };
-    let req: PauseRequest = match parse(&body) {
-        Ok(r) => r,
+    let (by, req): (String, PauseRequest) = match accept(&s, peer, &headers, &body) {
+        Ok(accepted) => accepted,
         Err((code, msg)) => return error(code, msg),
     };
     let Some(reason) = req.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) else {
@@ -110,7 +117,7 @@ pub async fn resume(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err((code, msg)) = authorize(&s, peer, &headers).and_then(|_| parse::<ResumeRequest>(&body).map(drop)) {
+    if let Err((code, msg)) = accept::<ResumeRequest>(&s, peer, &headers, &body) {
         return error(code, msg);
     }
     match s.zk.set_pause(None).await {

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::ops::{authorize, parse};
+use super::ops::accept;
 use super::{error, AdminState};
 use crate::core::switchover::{best_target, eligibility, Eligibility, SwitchoverFacts};
 use crate::core::types::{PeerHealth, RmId, Switchover, SwitchoverPhase, Trigger};
@@ -92,12 +92,8 @@ pub async fn request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let by = match authorize(&s, peer, &headers) {
-        Ok(by) => by,
-        Err((code, msg)) => return error(code, msg),
-    };
-    let req: SwitchoverRequest = match parse(&body) {
-        Ok(r) => r,
+    let (by, req): (String, SwitchoverRequest) = match accept(&s, peer, &headers, &body) {
+        Ok(accepted) => accepted,
         Err((code, msg)) => return error(code, msg),
     };
     if let Some(t) = req.target.as_ref().filter(|t| !s.rm_ids.contains(t)) {
@@ -122,8 +118,10 @@ pub async fn request(
             return error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the cluster from ZooKeeper: {e}"))
         }
     };
-    if let Some(problem) = view.problems.iter().find(|p| p.contains("/state")) {
-        return error(StatusCode::CONFLICT, format!("the controller state cannot be trusted: {problem}"));
+    if view.state_version.is_some() && view.state.is_none() {
+        // The znode exists but did not decode: `problems` says why.
+        let why = view.problems.join("; ");
+        return error(StatusCode::CONFLICT, format!("the controller state cannot be trusted: {why}"));
     }
     let (health, active) = facts_of(&view);
     let facts = SwitchoverFacts { candidates: &view.candidates, peer_health: &health, active: active.as_ref() };
