@@ -24,6 +24,26 @@ pub struct Install {
     pub classpath: String,
 }
 
+impl Install {
+    /// The arguments after `java` that run one ZooKeeper server on `config`: a small heap and a
+    /// quick start (test-peers.md), logs with times.
+    pub fn server_args(&self, config: &Path) -> Vec<std::ffi::OsString> {
+        let flags = [
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-XX:-UsePerfData",
+            "-XX:TieredStopAtLevel=1",
+            "-Dzookeeper.jmx.log4j.disable=true",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+            "-cp",
+        ];
+        let mut args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).collect();
+        args.extend([self.classpath.as_str().into(), MAIN_CLASS.into(), config.as_os_str().to_owned()]);
+        args
+    }
+}
+
 /// Finds Java and ZooKeeper, or says how to install them.
 pub fn find_install() -> anyhow::Result<Install> {
     if !Path::new(ZOOKEEPER_JAR).is_file() {
@@ -81,14 +101,7 @@ pub fn prepare(install: &Install, dir: &Path, port: u16) -> anyhow::Result<Comma
     );
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let mut cmd = Command::new(&install.java);
-    cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1"])
-        .arg("-Dzookeeper.jmx.log4j.disable=true")
-        .arg("-Dorg.slf4j.simpleLogger.showDateTime=true")
-        .arg("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS")
-        .arg("-cp")
-        .arg(&install.classpath)
-        .arg(MAIN_CLASS)
-        .arg(&config)
+    cmd.args(install.server_args(&config))
         // A JVM crash file (hs_err_pid*.log) lands in the demo's directory.
         .current_dir(dir);
     Ok(cmd)

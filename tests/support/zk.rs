@@ -40,7 +40,6 @@ use tempfile::TempDir;
 pub const INSTALL_HINT: &str = "ZooKeeper is not installed: run \
      `apt-get install -y --no-install-recommends zookeeper` (or .ci/run)";
 
-const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// How long one start attempt may take before it is given up (a cold JVM on a busy 2-CPU
@@ -251,14 +250,7 @@ impl Node {
             .arg(&log)
             .args(self.host.netns.iter().flat_map(|ns| ["ip", "netns", "exec", ns.as_str()]))
             .arg(&install.java)
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1"])
-            .arg("-Dzookeeper.jmx.log4j.disable=true")
-            .arg("-Dorg.slf4j.simpleLogger.showDateTime=true")
-            .arg("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS")
-            .arg("-cp")
-            .arg(&install.classpath)
-            .arg(MAIN_CLASS)
-            .arg(self.config_path())
+            .args(install.server_args(&self.config_path()))
             .current_dir(&self.dir) // a JVM crash file (hs_err_pid*.log) lands in the temp dir
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
