@@ -84,6 +84,26 @@ impl Peer {
         }
     }
 
+    /// Waits until the current session reports a lost connection.
+    async fn expect_disconnect(&mut self) {
+        let g = self.gen;
+        self.expect("SessionDisconnected", DEADLINE, |e| {
+            matches!(e, Event::SessionDisconnected { gen } if *gen == g).then_some(())
+        })
+        .await
+    }
+
+    /// Waits until the current session is connected again; returns its id. An expiry fails.
+    async fn expect_reconnect(&mut self) -> i64 {
+        let g = self.gen;
+        self.expect("SessionConnected", DEADLINE, |e| match e {
+            Event::SessionConnected { gen, session_id } if *gen == g => Some(*session_id),
+            Event::SessionExpired { .. } => panic!("the session expired"),
+            _ => None,
+        })
+        .await
+    }
+
     fn op(&mut self) -> OpId {
         self.next_op += 1;
         OpId(self.next_op)
@@ -652,25 +672,15 @@ async fn a_frozen_server_is_reported_as_a_disconnect_and_the_same_session_comes_
     cfg.session_timeout = Duration::from_secs(6);
     let mut a = Peer::new(cfg);
     let id = a.open(1).await;
-    let g = a.gen;
 
     server.stop();
     let frozen = Instant::now();
-    a.expect("SessionDisconnected", DEADLINE, |e| {
-        matches!(e, Event::SessionDisconnected { gen } if *gen == g).then_some(())
-    })
-    .await;
+    a.expect_disconnect().await;
     eprintln!("disconnect reported {:?} after SIGSTOP (session timeout 6 s)", frozen.elapsed());
     assert!(frozen.elapsed() < Duration::from_secs(6), "a disconnect must be seen before the session can expire");
 
     server.cont();
-    let again = a
-        .expect("SessionConnected", DEADLINE, |e| match e {
-            Event::SessionConnected { gen, session_id } if *gen == g => Some(*session_id),
-            Event::SessionExpired { .. } => panic!("the session expired"),
-            _ => None,
-        })
-        .await;
+    let again = a.expect_reconnect().await;
     assert_eq!(again, id);
 }
 
@@ -682,23 +692,13 @@ async fn a_server_restart_within_the_session_timeout_keeps_the_session_and_its_n
     let mut a = Peer::new(cfg);
     let id = a.open(1).await;
     let own = a.join().await;
-    let g = a.gen;
 
     server.kill();
     let killed = Instant::now();
-    a.expect("SessionDisconnected", DEADLINE, |e| {
-        matches!(e, Event::SessionDisconnected { gen } if *gen == g).then_some(())
-    })
-    .await;
+    a.expect_disconnect().await;
     eprintln!("disconnect reported {:?} after SIGKILL", killed.elapsed());
     server.restart();
-    let again = a
-        .expect("SessionConnected", DEADLINE, |e| match e {
-            Event::SessionConnected { gen, session_id } if *gen == g => Some(*session_id),
-            Event::SessionExpired { .. } => panic!("the session expired"),
-            _ => None,
-        })
-        .await;
+    let again = a.expect_reconnect().await;
     eprintln!("same session reconnected {:?} after SIGKILL", killed.elapsed());
     assert_eq!(again, id, "the same session comes back");
     let view = a.read_election(|c| c.len() == 1).await;
@@ -717,10 +717,7 @@ async fn a_long_freeze_expires_the_session_and_a_new_generation_recovers() {
 
     server.stop();
     let frozen = Instant::now();
-    a.expect("SessionDisconnected", DEADLINE, |e| {
-        matches!(e, Event::SessionDisconnected { gen } if *gen == g).then_some(())
-    })
-    .await;
+    a.expect_disconnect().await;
     let disconnected = frozen.elapsed();
     a.expect("SessionExpired", DEADLINE, |e| matches!(e, Event::SessionExpired { gen } if *gen == g).then_some(()))
         .await;
