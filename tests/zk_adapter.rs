@@ -52,6 +52,15 @@ struct Peer {
     next_op: u64,
 }
 
+/// Controllers of rm1 and rm2, each with an open session (generation 1) on `server`.
+async fn connected_pair(server: &ZkServer) -> (Peer, Peer) {
+    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
+    let mut b = Peer::new(config(&server.connect_string(), "rm2"));
+    a.open(1).await;
+    b.open(1).await;
+    (a, b)
+}
+
 impl Peer {
     fn new(cfg: ZkAdapterConfig) -> Peer {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -307,10 +316,7 @@ async fn session_events_carry_the_generation_that_produced_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_removes_our_node_at_once_and_reports_nothing() {
     let server = ZkServer::start();
-    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
-    let mut b = Peer::new(config(&server.connect_string(), "rm2"));
-    a.open(1).await;
-    b.open(1).await;
+    let (mut a, mut b) = connected_pair(&server).await;
     let na = a.join().await;
     a.view_where("a's view with a", |c| c.iter().any(|c| c.znode == na)).await;
     let nb = b.join().await;
@@ -361,10 +367,7 @@ async fn candidates_see_each_other_sorted_with_their_owners_and_protected_names(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watch_on_the_predecessor_updates_the_next_candidate_and_only_it() {
     let server = ZkServer::start();
-    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
-    let mut b = Peer::new(config(&server.connect_string(), "rm2"));
-    a.open(1).await;
-    b.open(1).await;
+    let (mut a, mut b) = connected_pair(&server).await;
     let na = a.join().await;
     let nb = b.join().await;
     b.view_where("b's view with a and b", |c| c.len() == 2).await;
@@ -540,10 +543,7 @@ async fn history_is_bounded_newest_last() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_are_published_and_read_back_with_their_age() {
     let server = ZkServer::start();
-    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
-    let mut b = Peer::new(config(&server.connect_string(), "rm2"));
-    a.open(1).await;
-    b.open(1).await;
+    let (a, mut b) = connected_pair(&server).await;
     for health in [PeerHealth::Dead, PeerHealth::Healthy] {
         a.zk.execute(Action::PublishHealth { gen: a.gen, health });
         let mut reports = Vec::new();
