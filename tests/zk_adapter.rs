@@ -365,7 +365,7 @@ async fn candidates_see_each_other_sorted_with_their_owners_and_protected_names(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_watch_on_the_predecessor_updates_the_next_candidate_and_only_it() {
+async fn the_watch_on_the_predecessor_updates_the_next_candidate_and_only_it_and_state_reads_list_everyone() {
     let server = ZkServer::start();
     let (mut a, mut b) = connected_pair(&server).await;
     let na = a.join().await;
@@ -380,6 +380,11 @@ async fn the_watch_on_the_predecessor_updates_the_next_candidate_and_only_it() {
     // a joins again, now after b: a watches b; b (lowest) watches nothing.
     let na = a.join().await;
     a.view_where("a's view with b and a", |c| c.len() == 2).await;
+    // b hears nothing of a, but a state read lists the election as it is now (a leader judges a
+    // switchover target by that list, not by its own older view).
+    let snap = b.read_state().await.expect("state read");
+    let listed: Vec<_> = snap.candidates.iter().map(|c| c.znode.as_str()).collect();
+    assert_eq!(listed, vec![nb.as_str(), na.as_str()]);
     a.leave(&na).await;
     b.expect_none("view sent to the lowest candidate (no herd)", Duration::from_secs(1), |e| {
         matches!(e, Event::ElectionView { .. })

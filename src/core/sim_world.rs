@@ -140,15 +140,28 @@ impl World {
         self.nodes[i].session.and_then(|(_, id)| self.sessions.get(&id).copied())
     }
 
-    pub(super) fn views_changed(&mut self) {
-        let view: Vec<Candidate> = self.election.values().cloned().collect();
+    /// The election changed from `before`. As in ZooKeeper, a view reaches only the controllers
+    /// that would read one: whoever just joined (the adapter lists after creating its node) and
+    /// whoever's predecessor (the node just below its own) is gone — each watches only that.
+    pub(super) fn views_changed(&mut self, before: &[Candidate]) {
+        let view: Vec<Candidate> = self.election_list();
         for n in &mut self.nodes {
-            if let (Some(_), Some((gen, id))) = (&n.ctl, n.session) {
-                if self.sessions.get(&id) == Some(&Sess::Connected) {
-                    n.zk_q.push_back(Event::ElectionView { gen, candidates: view.clone() });
-                }
+            let (Some(_), Some((gen, id))) = (&n.ctl, n.session) else { continue };
+            if self.sessions.get(&id) != Some(&Sess::Connected) {
+                continue;
+            }
+            let Some(own) = view.iter().find(|c| c.owner == id) else { continue };
+            let joined = !before.iter().any(|c| c.znode == own.znode);
+            let predecessor = before.iter().rfind(|c| c.seq < own.seq);
+            let predecessor_gone = predecessor.is_some_and(|p| !view.iter().any(|c| c.znode == p.znode));
+            if joined || predecessor_gone {
+                n.zk_q.push_back(Event::ElectionView { gen, candidates: view.clone() });
             }
         }
+    }
+
+    fn election_list(&self) -> Vec<Candidate> {
+        self.election.values().cloned().collect()
     }
 
     /// Every connected controller's state watch fires.
@@ -230,6 +243,7 @@ impl World {
             }
             Action::JoinElection { gen } => match self.zk_usable(i, gen) {
                 Some(id) => {
+                    let before = self.election_list();
                     self.next_seq += 1;
                     let znode = format!("{rm_id}_g-n_{:010}", self.next_seq);
                     self.election.insert(
@@ -237,20 +251,21 @@ impl World {
                         Candidate { znode: znode.clone(), rm_id, seq: self.next_seq, owner: id },
                     );
                     self.nodes[i].zk_q.push_back(Event::Joined { gen, znode });
-                    self.views_changed();
+                    self.views_changed(&before);
                 }
                 None => self.nodes[i].zk_q.push_back(Event::JoinFailed { gen, reason: "not connected".into() }),
             },
             Action::LeaveElection { gen, znode } => {
                 if self.zk_usable(i, gen).is_some() {
+                    let before = self.election_list();
                     self.election.retain(|_, c| c.znode != znode);
                     self.nodes[i].zk_q.push_back(Event::Left { gen });
-                    self.views_changed();
+                    self.views_changed(&before);
                 }
             }
             Action::ReadElection { gen } => {
                 if self.zk_usable(i, gen).is_some() {
-                    let candidates = self.election.values().cloned().collect();
+                    let candidates = self.election_list();
                     self.nodes[i].zk_q.push_back(Event::ElectionView { gen, candidates });
                 }
             }
@@ -262,6 +277,7 @@ impl World {
                         version: self.version,
                         breadcrumb: self.breadcrumb.clone(),
                         peer_health: vec![],
+                        candidates: self.election_list(),
                         read_at_ms: self.now_ms,
                     }),
                     None => Err("ZooKeeper unavailable".into()),
@@ -394,9 +410,10 @@ impl World {
     pub(super) fn expire_session_of(&mut self, i: usize) {
         if let Some((gen, id)) = self.nodes[i].session {
             self.sessions.insert(id, Sess::Expired);
+            let before = self.election_list();
             self.election.retain(|_, c| c.owner != id);
             self.nodes[i].zk_q.push_back(Event::SessionExpired { gen });
-            self.views_changed();
+            self.views_changed(&before);
         }
     }
 

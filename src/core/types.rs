@@ -128,6 +128,10 @@ pub struct StateSnapshot {
     pub breadcrumb: Option<Breadcrumb>,
     /// Peer health reports with their age in milliseconds.
     pub peer_health: Vec<(RmId, PeerHealth, u64)>,
+    /// The election as listed with this read, lowest sequence first. A leader watches only its
+    /// own node, so its election view can be older than a switchover naming a newer candidate;
+    /// switchover verdicts judge this list instead.
+    pub candidates: Vec<Candidate>,
     /// Wall time of the read, for the failover budget.
     pub read_at_ms: u64,
 }

@@ -44,7 +44,7 @@ pub(super) async fn read(shared: Arc<Shared>, op: OpId, gen: SessionGen) {
     shared.send(Event::StateRead { op, result: result.map(Box::new) });
 }
 
-/// State (+ version), breadcrumb and peer health, read on `client`.
+/// State (+ version), breadcrumb, peer health and the election, read on `client`.
 pub(super) async fn read_snapshot(shared: &Shared, client: &Client) -> Result<StateSnapshot, ZkError> {
     let t = shared.cfg.op_timeout;
     let (state_path, crumb_path) = (shared.layout.state(), shared.layout.breadcrumb());
@@ -65,7 +65,8 @@ pub(super) async fn read_snapshot(shared: &Shared, client: &Client) -> Result<St
         .into_iter()
         .map(|(rm, report)| (rm, report.health, records::report_age(&report, read_at_ms)))
         .collect();
-    Ok(StateSnapshot { state, version, breadcrumb, peer_health, read_at_ms })
+    let candidates = super::election::read_candidates(shared, client).await?;
+    Ok(StateSnapshot { state, version, breadcrumb, peer_health, candidates, read_at_ms })
 }
 
 /// Every `/health/<rm-id>` report that decodes (a corrupt one is skipped: health reports only

@@ -59,7 +59,7 @@ impl Controller {
     pub(super) fn switchover_verdict(&self, sw: &Switchover, snap: &StateSnapshot) -> Verdict {
         let health: Vec<(RmId, PeerHealth)> = snap.peer_health.iter().map(|(rm, h, _)| (rm.clone(), *h)).collect();
         let facts = SwitchoverFacts {
-            candidates: &self.candidates,
+            candidates: &snap.candidates,
             peer_health: &health,
             active: snap.state.active_rm.as_ref(),
         };
