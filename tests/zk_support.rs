@@ -1,4 +1,4 @@
-//! The ZooKeeper launcher in `tests/support/zk.rs` starts real servers and ensembles, injects
+//! The ZooKeeper launcher in `tests/support/zk/` starts real servers and ensembles, injects
 //! process faults into them and cleans up after itself. These tests pin that down, so every
 //! other integration test can rely on it.
 
