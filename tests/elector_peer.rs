@@ -4,7 +4,7 @@
 //!
 //! What it owns: that two stand-ins against a real ZooKeeper elect exactly one active, use
 //! YARN's znode layout, and that the standby takes over when the active is killed. What it
-//! must not do: measure anything (that is `benches/elector_compare.rs`) or sleep to assert;
+//! must not do: measure anything (that is `benches/elector_compare/`) or sleep to assert;
 //! every wait has a deadline. A missing JDK, ZooKeeper or jar fails with the install hint.
 
 mod support;

@@ -1,5 +1,5 @@
 // EmbeddedElectorRm: a stand-in for a ResourceManager with YARN's embedded leader election,
-// the baseline rmfc is compared against (benches/elector_compare.rs, tests/elector_peer.rs).
+// the baseline rmfc is compared against (benches/elector_compare/, tests/elector_peer.rs).
 //
 // What it owns: running Hadoop's real org.apache.hadoop.ha.ActiveStandbyElector (from
 // hadoop-client-api-3.5.0.jar, with ZooKeeper 3.9.5 relocated by .ci/fetch-hadoop-jars) with
