@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::cluster::{Cluster, ClusterOptions};
-use support::wait::wait_until;
+use support::wait::{wait_for, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -126,7 +126,11 @@ fn losing_a_zookeeper_ensemble_node_keeps_an_active_rm() {
 /// the sessions it gave up instead of queueing behind them for another whole session timeout.
 #[test]
 fn after_a_quorum_loss_a_controller_removes_the_election_nodes_of_sessions_it_gave_up() {
-    let mut c = Cluster::start(ClusterOptions { rms: 2, ensemble: true, ..ClusterOptions::default() });
+    // Default timings (10 s sessions): the reconnect after the quorum returns must beat the
+    // session timeout the servers restart, or the servers remove the old nodes themselves and
+    // there is nothing left to prove; 10 s leaves room on a loaded machine, 4 s did not.
+    let mut c =
+        Cluster::start(ClusterOptions { rms: 2, ensemble: true, default_timings: true, ..ClusterOptions::default() });
     c.wait_one_active(DEADLINE, None);
     let support::cluster::Zk::Ensemble(zk) = &mut c.zk else { unreachable!() };
     let leader = zk.wait_leader(DEADLINE);
@@ -282,10 +286,12 @@ fn the_admin_api_reports_status_history_health_and_metrics_that_follow_a_failove
     });
     assert!(metric(r#"rmfc_failovers_total{cluster="e2e",result="success",trigger="failover"}"#) >= 1.0);
 
-    let history: serde_json::Value =
-        serde_json::from_str(&http_get(&admin, "/v1/history").expect("history").body).expect("json");
-    let last = history["history"].as_array().and_then(|h| h.last()).cloned().expect("an entry");
-    assert_eq!(last["to"], format!("rm{}", other + 1));
+    // The journal entry is appended after the RM answered the promotion (the metric before).
+    let last = wait_for("the failover to be journaled", DEADLINE, || {
+        let history: serde_json::Value = serde_json::from_str(&http_get(&admin, "/v1/history").ok()?.body).ok()?;
+        let last = history["history"].as_array().and_then(|h| h.last()).cloned()?;
+        (last["to"] == format!("rm{}", other + 1)).then_some(last)
+    });
     assert_eq!(last["outcome"], "active");
     assert_eq!(last["trigger"]["kind"], "failover");
 

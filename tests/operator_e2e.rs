@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use support::cluster::{Cluster, ClusterOptions};
 use support::procs::{http, http_get, HttpReply};
-use support::wait::wait_until;
+use support::wait::{wait_for, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -54,10 +54,12 @@ fn a_pause_survives_daemon_restarts() {
     }
     c.wait_one_active(DEADLINE, None);
     let admin = c.admin_url(1);
-    wait_until("the restarted daemon to answer", DEADLINE, || {
-        http_get(&admin, "/v1/status").is_ok_and(|r| r.status == 200)
+    // Answering is not enough: the pause is known once the daemon has read the state znode.
+    let s = wait_for("the restarted daemon to read the controller state", DEADLINE, || {
+        let r = http_get(&admin, "/v1/status").ok().filter(|r| r.status == 200)?;
+        let s: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+        s["epoch"].is_u64().then_some(s)
     });
-    let s = status(&admin);
     assert_eq!(s["paused"]["reason"], "upgrade", "{s}");
     assert!(s["paused"]["until_ms"].is_null(), "no expiry was asked for");
 }
@@ -120,6 +122,10 @@ fn the_cli_drives_real_daemons() {
     let c = Cluster::start(ClusterOptions::default());
     let first = c.wait_one_active(DEADLINE, None);
     let admin = c.admin_url(0);
+    // The journal entry is appended after the RM answered the promotion.
+    wait_until("the start-up promotion to be journaled", DEADLINE, || {
+        http_get(&admin, "/v1/history").is_ok_and(|r| r.body.contains(r#""outcome":"active""#))
+    });
     let run = |args: &[&str]| {
         let out = support::procs::rmfc(args).args(["--admin", &admin]).output().expect("run rmfc");
         (

@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Scheduling slack on a busy 2-CPU CI machine.
-const SLACK: Duration = Duration::from_millis(700);
+const SLACK: Duration = Duration::from_millis(1500);
 const EVENT_DEADLINE: Duration = Duration::from_secs(20);
 
 fn runtime() -> Runtime {
@@ -281,7 +281,7 @@ fn rest_probing_is_optional_and_never_follows_a_redirect() {
     let dead = Rms::new("rm1", dead, true);
     let started = Instant::now();
     assert_eq!(dead.probe("rm1"), ProbeOutcome::Refused);
-    assert!(started.elapsed() < PROBE_TIMEOUT / 2, "took {:?}", started.elapsed());
+    assert!(started.elapsed() < PROBE_TIMEOUT, "took {:?}", started.elapsed());
 }
 
 #[test]

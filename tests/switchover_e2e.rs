@@ -24,6 +24,11 @@ fn get_json(url: &str, path: &str) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body))
 }
 
+/// An RM of `/v1/status` that is in the election with a published `healthy` report.
+fn stands_healthy(rm: &Value) -> bool {
+    rm["election_rank"].is_u64() && rm["health"] == "healthy"
+}
+
 fn rm_index(id: &str) -> usize {
     id.trim_start_matches("rm").parse::<usize>().expect("rm id") - 1
 }
@@ -49,10 +54,11 @@ fn a_switchover_with_three_rms_reaches_the_named_target_past_the_next_in_line() 
     let c = Cluster::start(ClusterOptions { rms: 3, ..ClusterOptions::default() });
     let first = c.wait_one_active(DEADLINE, None);
     let admin = c.admin_url((first + 1) % 3);
-    // Every controller stands in the election: pick the one last in line as the target.
-    let s = wait_for("all three RMs to stand in the election", DEADLINE, || {
+    // Every controller stands in the election and has published its RM healthy (both are what
+    // eligibility looks at): pick the one last in line as the target.
+    let s = wait_for("all three RMs to stand in the election, healthy", DEADLINE, || {
         let s = get_json(&admin, "/v1/status");
-        s["rms"].as_array().is_some_and(|r| r.iter().all(|rm| rm["election_rank"].is_u64())).then_some(s)
+        s["rms"].as_array().is_some_and(|r| r.iter().all(stands_healthy)).then_some(s)
     });
     let ranks: Vec<(u64, String)> = s["rms"]
         .as_array()
@@ -123,8 +129,8 @@ fn refusals_say_why_and_a_switchover_works_while_paused_and_from_the_cli() {
     let first = c.wait_one_active(DEADLINE, None);
     let other = 1 - first;
     let admin = c.admin_url(first);
-    wait_until("the standby to stand in the election", DEADLINE, || {
-        get_json(&admin, "/v1/status")["rms"][other]["election_rank"].is_u64()
+    wait_until("the standby to stand in the election, healthy", DEADLINE, || {
+        stands_healthy(&get_json(&admin, "/v1/status")["rms"][other])
     });
     let (active_id, other_id) = (format!("rm{}", first + 1), format!("rm{}", other + 1));
     for (body, code, needle) in [
