@@ -108,6 +108,21 @@ fn a_corrupt_state_znode_makes_nobody_active_until_it_is_repaired() {
 }
 
 #[test]
+fn a_blocked_leader_looks_again_as_soon_as_the_state_znode_changes() {
+    let mut w = World::new(2);
+    w.corrupt = true;
+    // Long enough for the retry backoff to reach its ceiling.
+    w.settle(400);
+    assert!(w.active_rms().is_empty(), "{:?}", w.rms);
+    // An operator repairs the znode: the watch fires, and the leader does not sit out its backoff.
+    w.corrupt = false;
+    w.state_changed();
+    w.settle(2);
+    assert_eq!(w.active_rms().len(), 1, "the repair is acted on at once, not after the backoff");
+    assert!(w.violations.is_empty(), "{:?}", w.violations);
+}
+
+#[test]
 fn failed_fencing_blocks_promotion() {
     let mut w = World::new(2);
     w.settle(10);

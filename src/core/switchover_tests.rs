@@ -102,3 +102,20 @@ fn a_switchover_whose_target_cannot_win_before_the_deadline_ends_with_an_active_
     ));
     assert!(w.violations.is_empty(), "{:?}", w.violations);
 }
+
+#[test]
+fn a_switchover_whose_first_read_failed_is_carried_out_when_the_leader_reads_again() {
+    let mut w = World::new(2);
+    w.settle(10);
+    let target = last_in_line(&w);
+    // The watch fires, but the leader's re-read fails (a ZooKeeper timeout, here an unreadable
+    // answer); nothing else changes the znode afterwards.
+    w.corrupt = true;
+    w.request_switchover("op-3", &target, 30_000);
+    w.drain();
+    w.corrupt = false;
+    w.settle(20);
+    assert_eq!(w.active_rms(), vec![target], "the leader retried its read without a new watch event");
+    assert_eq!(w.state.switchover, None);
+    assert!(w.violations.is_empty(), "{:?}", w.violations);
+}

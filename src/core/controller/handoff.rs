@@ -35,15 +35,17 @@ pub(super) enum AfterClear {
 }
 
 impl Controller {
-    /// The active leader re-reads the state when it changed (operator requests).
-    pub(super) fn reconcile_operator_requests(&mut self, out: &mut Vec<Action>) {
-        if !(self.state_dirty && matches!(self.role, Role::Active { .. }) && self.step.is_none()) {
+    /// The active leader re-reads the state when it changed (operator requests) or when an
+    /// earlier look could not be completed.
+    pub(super) fn reconcile_operator_requests(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let due = self.state_recheck.is_some_and(|at| now >= at);
+        if !(due && matches!(self.role, Role::Active { .. }) && self.step.is_none()) {
             return;
         }
         if !self.holds_election() {
             return;
         }
-        self.state_dirty = false;
+        self.state_recheck = None;
         let op = self.op();
         self.step = Some(Step::Checking { op });
         out.push(Action::ReadState { op, gen: self.gen });
@@ -67,11 +69,16 @@ impl Controller {
     }
 
     /// The active leader's look at the state it re-read.
-    pub(super) fn on_check_read(&mut self, result: Result<StateSnapshot, String>, out: &mut Vec<Action>) {
+    pub(super) fn on_check_read(&mut self, now: Instant, result: Result<StateSnapshot, String>, out: &mut Vec<Action>) {
         self.step = None;
         let snap = match result {
             Ok(s) => s,
-            Err(e) => return tracing::warn!(error = %e, "re-reading the controller state failed"),
+            Err(e) => {
+                // The watch fired once and may not fire again: an operator's request must not
+                // wait for the next unrelated change.
+                tracing::warn!(error = %e, "re-reading the controller state failed; retrying");
+                return self.recheck_state(now + self.cfg.retry_initial);
+            }
         };
         self.note_snapshot(&snap);
         let Some(sw) = snap.state.switchover.clone() else { return };
@@ -110,6 +117,7 @@ impl Controller {
     /// `handing_over` is recorded: demote our RM.
     pub(super) fn on_announced(
         &mut self,
+        now: Instant,
         sw: Switchover,
         epoch: u64,
         result: Result<(), WriteFailure>,
@@ -117,11 +125,10 @@ impl Controller {
     ) {
         self.step = None;
         if let Err(e) = result {
-            // Someone else wrote (re-read it) or ZooKeeper is away (the watch fires again when
-            // it is back); the switchover stays pending until its deadline either way.
+            // Someone else wrote, or ZooKeeper did not answer: look again; the switchover stays
+            // pending until its deadline either way.
             tracing::warn!(id = %sw.id, error = ?e, "could not record the hand-over; re-reading");
-            self.state_dirty = matches!(e, WriteFailure::Conflict(_));
-            return;
+            return self.recheck_after(now, &e);
         }
         let op = self.op();
         self.step = Some(Step::Yielding { op, sw: Box::new(sw.clone()), epoch });
@@ -136,7 +143,14 @@ impl Controller {
 
     /// Our RM answered the demotion. STANDBY: leave the election for the target. Not: keep the
     /// active role (the probes tell the truth) and record the failure.
-    pub(super) fn on_yielded(&mut self, sw: Switchover, epoch: u64, result: Result<(), String>, out: &mut Vec<Action>) {
+    pub(super) fn on_yielded(
+        &mut self,
+        now: Instant,
+        sw: Switchover,
+        epoch: u64,
+        result: Result<(), String>,
+        out: &mut Vec<Action>,
+    ) {
         self.step = None;
         self.forget_rm_state();
         match result {
@@ -153,7 +167,7 @@ impl Controller {
                 // The record is cleared on the next read (the leader stays and re-checks).
                 let entry = self.switchover_entry(&sw, format!("failed: demoting {} failed: {e}", self.cfg.rm_id));
                 self.pending_failure = Some((sw.id.clone(), entry));
-                self.state_dirty = true;
+                self.recheck_state(now);
             }
         }
     }
@@ -216,7 +230,7 @@ impl Controller {
             }
             (Err(e), AfterClear::StayActive) => {
                 tracing::warn!(error = ?e, "could not clear the switchover; re-reading");
-                self.state_dirty = matches!(e, WriteFailure::Conflict(_));
+                self.recheck_after(now, &e);
             }
             (Err(WriteFailure::Conflict(e)), AfterClear::Promote) => {
                 self.role = Role::Follower;
@@ -228,6 +242,21 @@ impl Controller {
                 self.block(now, K::Blocked, format!("could not clear the abandoned switchover: {e}"), out)
             }
         }
+    }
+
+    /// The active leader re-reads the state at `at` (or earlier, if already due sooner).
+    pub(super) fn recheck_state(&mut self, at: Instant) {
+        self.state_recheck = Some(self.state_recheck.map_or(at, |t| t.min(at)));
+    }
+
+    /// After a write of ours failed: at once after a conflict (someone else wrote), after the
+    /// first retry interval when ZooKeeper did not answer.
+    fn recheck_after(&mut self, now: Instant, e: &WriteFailure) {
+        let at = match e {
+            WriteFailure::Conflict(_) => now,
+            WriteFailure::Unavailable(_) => now + self.cfg.retry_initial,
+        };
+        self.recheck_state(at);
     }
 
     /// The journal entry of a switchover's outcome (completed ones are journaled by the

@@ -246,8 +246,9 @@ pub struct Controller {
     last_failovers: Option<(Vec<u64>, u64)>,
     last_probe: Option<Instant>,
     paused: bool,
-    /// The state znode changed since the active leader last read it (operator requests).
-    state_dirty: bool,
+    /// When the active leader must re-read the state: at once when the znode changed (operator
+    /// requests), a little later when a re-read or a write of its own could not be done.
+    state_recheck: Option<Instant>,
     /// A switchover whose demotion failed: cleared with this journal entry at the next read.
     pending_failure: Option<(String, HistoryEntry)>,
 }
@@ -285,7 +286,7 @@ impl Controller {
             last_failovers: None,
             last_probe: None,
             paused: false,
-            state_dirty: false,
+            state_recheck: None,
             pending_failure: None,
         }
     }
@@ -330,6 +331,7 @@ impl Controller {
         match &self.role {
             Role::Neutral { fence_at, .. } => d.push(*fence_at),
             Role::Blocked { retry_at, .. } => d.push(*retry_at),
+            Role::Active { .. } => d.extend(self.state_recheck),
             _ => {}
         }
         d.into_iter().min()
@@ -456,19 +458,26 @@ impl Controller {
                     tracing::warn!(error = %e, "demoting the local RM failed");
                 }
             }
-            Event::StateChanged { gen } if self.current_gen(gen) => self.state_dirty = true,
+            Event::StateChanged { gen } if self.current_gen(gen) => {
+                self.recheck_state(now);
+                // Only operators write the state while the leader is blocked (a resume, a
+                // switchover, a repaired znode): look again now instead of after the backoff.
+                if let Role::Blocked { retry_at, .. } = &mut self.role {
+                    *retry_at = (*retry_at).min(now);
+                }
+            }
             Event::StateRead { op, result } => match self.step_for(op) {
-                Some(Step::Checking { .. }) => self.on_check_read(result.map(|s| *s), &mut out),
+                Some(Step::Checking { .. }) => self.on_check_read(now, result.map(|s| *s), &mut out),
                 _ => self.on_state_read(now, op, result.map(|s| *s), &mut out),
             },
             Event::FenceDone { op, result } => self.on_fence_done(now, op, result, &mut out),
             Event::StateWritten { op, result } => match self.step_for(op) {
-                Some(Step::Announcing { sw, epoch, .. }) => self.on_announced(*sw, epoch, result, &mut out),
+                Some(Step::Announcing { sw, epoch, .. }) => self.on_announced(now, *sw, epoch, result, &mut out),
                 Some(Step::Clearing { after, entry, .. }) => self.on_cleared(now, after, *entry, result, &mut out),
                 _ => self.on_state_written(now, op, result, &mut out),
             },
             Event::TransitionDone { op, result } => match self.step_for(op) {
-                Some(Step::Yielding { sw, epoch, .. }) => self.on_yielded(*sw, epoch, result, &mut out),
+                Some(Step::Yielding { sw, epoch, .. }) => self.on_yielded(now, *sw, epoch, result, &mut out),
                 _ => self.on_activation_done(now, op, result, &mut out),
             },
             Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),
@@ -497,7 +506,7 @@ impl Controller {
         self.reconcile_session_loss(now, out);
         self.reconcile_membership(now, out);
         self.reconcile_leadership(now, out);
-        self.reconcile_operator_requests(out);
+        self.reconcile_operator_requests(now, out);
         self.reconcile_local_rm(now, out);
         if self.probe_in_flight.is_none() && now >= self.next_probe {
             let op = self.op();
