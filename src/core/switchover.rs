@@ -26,9 +26,27 @@ pub struct Eligibility {
     pub reasons: Vec<String>,
 }
 
+/// How healthy a target must be. Accepting a request asks for a healthy RM; carrying an
+/// accepted one on tolerates a slow probe (a GC pause), as the election does, so a request is
+/// not abandoned for a blip between the operator's check and the hand-over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bar {
+    Accept,
+    CarryOn,
+}
+
+impl Bar {
+    fn passes(self, h: PeerHealth) -> bool {
+        match self {
+            Bar::Accept => h == PeerHealth::Healthy,
+            Bar::CarryOn => matches!(h, PeerHealth::Healthy | PeerHealth::Slow),
+        }
+    }
+}
+
 /// Judges `rm` as a target: it must stand in the election (its controller is alive and finds
-/// it healthy), its controller's last report must say healthy, and it must not be the active RM.
-pub fn judge(rm: &RmId, facts: SwitchoverFacts<'_>) -> Eligibility {
+/// it healthy), its controller's last report must pass `bar`, and it must not be the active RM.
+pub fn judge(rm: &RmId, facts: SwitchoverFacts<'_>, bar: Bar) -> Eligibility {
     let mut reasons = Vec::new();
     if facts.active == Some(rm) {
         reasons.push("it is the active RM already".to_string());
@@ -38,22 +56,22 @@ pub fn judge(rm: &RmId, facts: SwitchoverFacts<'_>) -> Eligibility {
             .push("it does not stand in the election: its controller is down, or finds its RM unhealthy".to_string());
     }
     if let Some((_, h)) = facts.peer_health.iter().find(|(id, _)| id == rm) {
-        if *h != PeerHealth::Healthy {
+        if !bar.passes(*h) {
             reasons.push(format!("its controller reports it {}", format!("{h:?}").to_lowercase()));
         }
     }
     Eligibility { rm_id: rm.clone(), eligible: reasons.is_empty(), reasons }
 }
 
-/// Every RM in `rm_ids`, judged.
+/// Every RM in `rm_ids`, judged for a new request.
 pub fn eligibility(rm_ids: &[RmId], facts: SwitchoverFacts<'_>) -> Vec<Eligibility> {
-    rm_ids.iter().map(|rm| judge(rm, facts)).collect()
+    rm_ids.iter().map(|rm| judge(rm, facts, Bar::Accept)).collect()
 }
 
 /// The target when the operator names none: the first eligible RM in election order (the one
 /// that would win anyway, so nobody has to stand aside).
 pub fn best_target(facts: SwitchoverFacts<'_>) -> Option<RmId> {
-    facts.candidates.iter().map(|c| &c.rm_id).find(|rm| judge(rm, facts).eligible).cloned()
+    facts.candidates.iter().map(|c| &c.rm_id).find(|rm| judge(rm, facts, Bar::Accept).eligible).cloned()
 }
 
 /// What a leader does with the switchover it read.
@@ -75,7 +93,7 @@ pub fn verdict(sw: &Switchover, me: &RmId, now_ms: u64, facts: SwitchoverFacts<'
     if &sw.target == me {
         return Verdict::Ours;
     }
-    let e = judge(&sw.target, facts);
+    let e = judge(&sw.target, facts, Bar::CarryOn);
     if e.eligible {
         Verdict::GiveWay
     } else {
@@ -117,6 +135,21 @@ mod tests {
         assert!(!all[2].eligible && all[2].reasons[0].contains("reports it slow"), "{:?}", all[2]);
         assert!(!all[3].eligible && all[3].reasons[0].contains("does not stand in the election"), "{:?}", all[3]);
         assert_eq!(best_target(f), Some("rm2".into()));
+    }
+
+    #[test]
+    fn a_slow_target_is_not_accepted_but_an_accepted_one_is_not_abandoned_for_a_slow_probe() {
+        let c = [cand("rm1", 1), cand("rm2", 2)];
+        let me = "rm1".to_string();
+        let slow = [("rm2".to_string(), PeerHealth::Slow)];
+        let f = SwitchoverFacts { candidates: &c, peer_health: &slow, active: Some(&me) };
+        assert!(!eligibility(&["rm2".into()], f)[0].eligible);
+        assert_eq!(verdict(&sw("rm2", 100), &me, 50, f), Verdict::GiveWay);
+        for h in [PeerHealth::Hung, PeerHealth::Unhealthy, PeerHealth::Dead] {
+            let bad = [("rm2".to_string(), h)];
+            let f = SwitchoverFacts { candidates: &c, peer_health: &bad, active: Some(&me) };
+            assert!(matches!(verdict(&sw("rm2", 100), &me, 50, f), Verdict::Abandon(_)), "{h:?}");
+        }
     }
 
     #[test]
