@@ -266,6 +266,9 @@ fn the_admin_api_reports_status_history_health_and_metrics_that_follow_a_failove
     assert_eq!(status["rms"][first]["ha_state"], "active");
     assert_eq!(status["rms"][other]["ha_state"], "standby");
     assert!(status["worst_case_failover_seconds"].as_f64().unwrap_or(0.0) > 0.0);
+    // A follower reads the budget left from the state znode too (not only the leader knows it).
+    let budget_before = status["failover_budget_remaining"].as_u64().unwrap_or_else(|| panic!("{status}"));
+    assert!(budget_before > 0, "{status}");
 
     let metric = |name: &str| -> f64 {
         let text = http_get(&admin, "/metrics").expect("metrics").body;
@@ -292,6 +295,9 @@ fn the_admin_api_reports_status_history_health_and_metrics_that_follow_a_failove
         let last = history["history"].as_array().and_then(|h| h.last()).cloned()?;
         (last["to"] == format!("rm{}", other + 1)).then_some(last)
     });
+    let status: serde_json::Value =
+        serde_json::from_str(&http_get(&admin, "/v1/status").expect("status").body).expect("json");
+    assert_eq!(status["failover_budget_remaining"].as_u64(), Some(budget_before - 1), "{status}");
     assert_eq!(last["outcome"], "active");
     assert_eq!(last["trigger"]["kind"], "failover");
 

@@ -43,6 +43,19 @@ fn while_paused_a_dead_active_is_not_replaced_until_resume() {
 }
 
 #[test]
+fn a_pause_for_a_while_ends_by_itself() {
+    let c = Cluster::start(ClusterOptions::default());
+    c.wait_one_active(DEADLINE, None);
+    let admin = c.admin_url(0);
+    let r = post(&admin, "/v1/pause", r#"{"reason": "short drill", "for": "2s"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Recorded with its end (whether the status still shows it depends on how fast we ask).
+    let recorded: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert!(recorded["paused"]["until_ms"].is_u64(), "{recorded}");
+    wait_until("the pause to run out (the status stops showing it)", DEADLINE, || status(&admin)["paused"].is_null());
+}
+
+#[test]
 fn a_pause_survives_daemon_restarts() {
     let mut c = Cluster::start(ClusterOptions::default());
     c.wait_one_active(DEADLINE, None);

@@ -25,6 +25,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::core::budget::FailoverBudget;
 use crate::metrics::Metrics;
 use crate::rm::RmAdapter;
 use crate::zk::ZkAdapter;
@@ -60,6 +61,8 @@ pub struct AdminState {
     pub zk: ZkAdapter,
     pub rm: RmAdapter,
     pub worst_case_failover: Duration,
+    /// The failover budget rule, to show what is left from the state znode on any daemon.
+    pub failover_budget: FailoverBudget,
     /// The loop is dead when it has not run for this long.
     pub liveness_limit: Duration,
     /// Not ready when the local RM has not answered for this long.

@@ -89,13 +89,22 @@ pub async fn status(State(s): State<AdminState>) -> Response {
     let doc = ClusterStatus {
         cluster: s.cluster.clone(),
         this_rm: s.rm_id.clone(),
-        failover_budget_remaining: daemon.budget_remaining,
+        // From the state read now, on every daemon (the controller's own figure is the
+        // leader's last read, and followers have none).
+        failover_budget_remaining: view.as_ref().and_then(|v| {
+            let st = v.state.as_ref()?;
+            Some(s.failover_budget.remaining(&st.recent_failovers_ms, v.read_at_ms))
+        }),
         this_daemon: daemon,
         leader,
         active_rm: view.as_ref().and_then(|v| v.state.as_ref().and_then(|st| st.active_rm.clone())),
         epoch: view.as_ref().and_then(|v| v.state.as_ref().map(|st| st.epoch)),
         rms,
-        paused: view.as_ref().and_then(|v| v.state.as_ref()?.pause.clone()).and_then(|p| serde_json::to_value(p).ok()),
+        // A pause whose `for` ran out is no longer in force (the leaders ignore it): not shown.
+        paused: view
+            .as_ref()
+            .and_then(|v| v.state.as_ref()?.pause.clone().filter(|p| p.in_force(v.read_at_ms)))
+            .and_then(|p| serde_json::to_value(p).ok()),
         pending_switchover: view
             .as_ref()
             .and_then(|v| v.state.as_ref()?.switchover.as_ref().and_then(|sw| super::switchover::progress(v, &sw.id)))

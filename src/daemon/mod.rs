@@ -74,7 +74,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let method_names = config.fencing.methods.iter().map(|m| m.type_name().to_string()).collect();
     let metrics = Arc::new(Mutex::new(Metrics::new(&cluster, method_names, budget.failover_worst.as_secs_f64())?));
     let start = Instant::now();
-    let mut core = Controller::new(wiring::core_config(&config), start.into_std());
+    let core_config = wiring::core_config(&config);
+    let failover_budget = core_config.budget;
+    let mut core = Controller::new(core_config, start.into_std());
     let (status_tx, status_rx) = watch::channel(daemon_status(&core.status(), start.into_std()));
 
     let tls = config.admin.tls.as_ref().map(admin::tls::server_config).transpose().map_err(anyhow::Error::msg)?;
@@ -93,6 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         zk: adapters.zk.clone(),
         rm: adapters.rm.clone(),
         worst_case_failover: budget.failover_worst,
+        failover_budget,
         liveness_limit: (config.health.interval * 3).max(Duration::from_secs(5)),
         readiness_limit: probe_cycle * 3,
         token: wiring::read_token(&config)?,
