@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::accept;
 use super::{error, AdminState};
-use crate::core::switchover::{best_target, eligibility, Eligibility, SwitchoverFacts};
+use crate::core::switchover::{best_target, eligibility, pending_refusal, Eligibility, SwitchoverFacts};
 use crate::core::types::{PeerHealth, RmId, Switchover, SwitchoverPhase, Trigger};
 use crate::zk::{ClusterView, HistoryRecord};
 
@@ -74,16 +74,6 @@ fn facts_of(view: &ClusterView) -> (Vec<(RmId, PeerHealth)>, Option<RmId>) {
     let health = view.peer_health.iter().map(|h| (h.rm_id.clone(), h.health)).collect();
     let active = view.state.as_ref().and_then(|s| s.active_rm.clone());
     (health, active)
-}
-
-/// Why a new switchover cannot start while `pending` is recorded (None: it may).
-fn pending_refusal(pending: Option<&Switchover>, now_ms: u64) -> Option<String> {
-    pending.filter(|p| !p.expired(now_ms)).map(|p| {
-        format!(
-            "switchover {} to {} is in progress ({:?}); wait for it (GET /v1/switchover/{}) or until its deadline",
-            p.id, p.target, p.phase, p.id
-        )
-    })
 }
 
 pub async fn request(

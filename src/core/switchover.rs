@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::types::{Candidate, PeerHealth, RmId, Switchover};
+use super::types::{Candidate, PeerHealth, RmId, Switchover, SwitchoverPhase};
 
 /// What the rules look at: the election (lowest sequence first), the health each controller
 /// last published, and the active RM of the state znode.
@@ -74,6 +74,29 @@ pub fn best_target(facts: SwitchoverFacts<'_>) -> Option<RmId> {
     facts.candidates.iter().map(|c| &c.rm_id).find(|rm| judge(rm, facts, Bar::Accept).eligible).cloned()
 }
 
+/// How long past its deadline a pending request still blocks a new one: the leader that finds
+/// it expired clears and journals it; this covers that reaction and clock skew between hosts.
+pub const STALE_AFTER_DEADLINE_MS: u64 = 30_000;
+
+/// Why a new switchover cannot be recorded while `pending` is (None: it may replace it). A
+/// request being handed over is never replaced (a leader is acting on it and will journal its
+/// outcome); a merely requested one is, once it is stale past its deadline, so a request nobody
+/// cleared cannot block switchovers for ever.
+pub fn pending_refusal(pending: Option<&Switchover>, now_ms: u64) -> Option<String> {
+    let p = pending?;
+    let stale =
+        p.phase == SwitchoverPhase::Requested && now_ms >= p.deadline_ms.saturating_add(STALE_AFTER_DEADLINE_MS);
+    if stale {
+        return None;
+    }
+    let when = if p.expired(now_ms) {
+        "has passed its deadline and the leader is about to clear it; try again shortly".to_string()
+    } else {
+        format!("is in progress; wait for it (GET /v1/switchover/{}) or until its deadline", p.id)
+    };
+    Some(format!("switchover {} to {} ({:?}) {when}", p.id, p.target, p.phase))
+}
+
 /// What a leader does with the switchover it read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -104,7 +127,6 @@ pub fn verdict(sw: &Switchover, me: &RmId, now_ms: u64, facts: SwitchoverFacts<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::types::SwitchoverPhase;
 
     fn cand(rm: &str, seq: u64) -> Candidate {
         Candidate { znode: format!("{rm}_g-n_{seq:010}"), rm_id: rm.into(), seq, owner: seq as i64 }
@@ -150,6 +172,17 @@ mod tests {
             let f = SwitchoverFacts { candidates: &c, peer_health: &bad, active: Some(&me) };
             assert!(matches!(verdict(&sw("rm2", 100), &me, 50, f), Verdict::Abandon(_)), "{h:?}");
         }
+    }
+
+    #[test]
+    fn a_pending_request_blocks_a_new_one_until_it_is_stale_and_a_hand_over_always_does() {
+        let requested = sw("rm3", 100);
+        assert!(pending_refusal(None, 50).is_none());
+        assert!(pending_refusal(Some(&requested), 50).is_some_and(|r| r.contains("in progress")));
+        assert!(pending_refusal(Some(&requested), 100).is_some_and(|r| r.contains("about to clear")));
+        assert!(pending_refusal(Some(&requested), 100 + STALE_AFTER_DEADLINE_MS).is_none());
+        let handing_over = Switchover { phase: SwitchoverPhase::HandingOver, ..sw("rm3", 100) };
+        assert!(pending_refusal(Some(&handing_over), 100 + 10 * STALE_AFTER_DEADLINE_MS).is_some());
     }
 
     #[test]
