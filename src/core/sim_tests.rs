@@ -123,6 +123,20 @@ fn a_blocked_leader_looks_again_as_soon_as_the_state_znode_changes() {
 }
 
 #[test]
+fn health_reports_stay_fresh_while_nothing_changes() {
+    let mut w = World::new(3);
+    // A minute of steady health: nothing changes, yet no report may age past the freshness
+    // window peers judge it by (a publish that was lost is also repaired this way).
+    w.settle(240);
+    let fresh = cfg("rm1").peer_report_fresh_ms;
+    assert_eq!(w.health_reports.len(), 3, "{:?}", w.health_reports);
+    for (rm, (health, at)) in &w.health_reports {
+        assert_eq!(*health, crate::core::types::PeerHealth::Healthy, "{rm}");
+        assert!(w.now_ms - at <= fresh, "{rm}'s report is {} ms old", w.now_ms - at);
+    }
+}
+
+#[test]
 fn failed_fencing_blocks_promotion() {
     let mut w = World::new(2);
     w.settle(10);

@@ -67,6 +67,8 @@ pub(super) struct World {
     pub(super) corrupt: bool,
     /// The journal the controllers appended.
     pub(super) history: Vec<HistoryEntry>,
+    /// `/health/<rm>`: what each controller last published, and when (world ms).
+    pub(super) health_reports: BTreeMap<RmId, (PeerHealth, u64)>,
 }
 
 pub(super) fn cfg(rm: &str) -> CoreConfig {
@@ -105,6 +107,7 @@ impl World {
             violations: Vec::new(),
             corrupt: false,
             history: Vec::new(),
+            health_reports: BTreeMap::new(),
         };
         for i in 1..=n {
             let rm = format!("rm{i}");
@@ -276,7 +279,11 @@ impl World {
                         state: self.state.clone(),
                         version: self.version,
                         breadcrumb: self.breadcrumb.clone(),
-                        peer_health: vec![],
+                        peer_health: self
+                            .health_reports
+                            .iter()
+                            .map(|(rm, (h, at))| (rm.clone(), *h, self.now_ms.saturating_sub(*at)))
+                            .collect(),
                         candidates: self.election_list(),
                         read_at_ms: self.now_ms,
                     }),
@@ -303,7 +310,12 @@ impl World {
                 };
                 self.nodes[i].zk_q.push_back(Event::StateWritten { op, result });
             }
-            Action::PublishHealth { .. } | Action::Announce(_) => {}
+            Action::PublishHealth { gen, health } => {
+                if self.zk_usable(i, gen).is_some() {
+                    self.health_reports.insert(rm_id, (health, self.now_ms));
+                }
+            }
+            Action::Announce(_) => {}
             Action::AppendHistory { entry, .. } => self.history.push(*entry),
             Action::Probe { op } => {
                 let m = &self.rms[&rm_id];

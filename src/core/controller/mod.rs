@@ -224,7 +224,9 @@ pub struct Controller {
     /// re-read before leadership is trusted).
     view_fresh: bool,
     health: HealthTracker,
-    published: Option<PeerHealth>,
+    /// The health last published and when: published again when it changes, and before its
+    /// age would make peers distrust it (a report only ever saves time while it is fresh).
+    published: Option<(PeerHealth, Instant)>,
     probe_in_flight: Option<OpId>,
     next_probe: Instant,
     role: Role,
@@ -446,7 +448,7 @@ impl Controller {
                 self.probe_in_flight = None;
                 self.last_probe = Some(now);
                 self.next_probe = now + self.cfg.probe_interval;
-                self.observe_probe(&outcome, &mut out);
+                self.observe_probe(now, &outcome, &mut out);
                 if op.0 <= self.stale_probes_until {
                     self.health.last_state = None;
                 }
@@ -488,15 +490,20 @@ impl Controller {
         out
     }
 
-    fn observe_probe(&mut self, outcome: &ProbeOutcome, out: &mut Vec<Action>) {
+    fn observe_probe(&mut self, now: Instant, outcome: &ProbeOutcome, out: &mut Vec<Action>) {
         let before = self.health.health();
         let after = self.health.observe(outcome);
         if before != after {
             tracing::info!(rm = %self.cfg.rm_id, from = ?before, to = ?after, "local RM health changed");
         }
         let peer = after.as_peer_health();
-        if self.published != Some(peer) && matches!(self.session, Session::Connected { .. }) {
-            self.published = Some(peer);
+        let refresh_every = Duration::from_millis(self.cfg.peer_report_fresh_ms / 3);
+        let due = match self.published {
+            Some((h, at)) => h != peer || now.saturating_duration_since(at) >= refresh_every,
+            None => true,
+        };
+        if due && matches!(self.session, Session::Connected { .. }) {
+            self.published = Some((peer, now));
             out.push(Action::PublishHealth { gen: self.gen, health: peer });
         }
     }
