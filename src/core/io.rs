@@ -34,8 +34,9 @@ pub enum Event {
     /// predecessor changed.
     ElectionView { gen: SessionGen, candidates: Vec<Candidate> },
     /// zk adapter: the state znode changed (or its watch was re-armed after a reconnect); the
-    /// leader re-reads it for operator requests.
-    StateChanged { gen: SessionGen },
+    /// leader re-reads it for operator requests. `version`: the znode's version when the watch
+    /// was armed (`None`: no znode), so a controller can tell its own writes from others'.
+    StateChanged { gen: SessionGen, version: Option<i32> },
     /// zk adapter, answer to `ReadState`. `Err` means the znode exists but cannot be trusted
     /// (corrupt JSON, unreadable): reported, and never makes anyone ACTIVE.
     StateRead { op: OpId, result: Result<Box<StateSnapshot>, String> },

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::budget::FailoverBudget;
 use super::controller::Role;
+use super::io::Event;
 use super::sim_world::*;
 use super::types::{Pause, Trigger};
 use crate::hadoop_ipc::HaState;
@@ -134,6 +135,40 @@ fn health_reports_stay_fresh_while_nothing_changes() {
         assert_eq!(*health, crate::core::types::PeerHealth::Healthy, "{rm}");
         assert!(w.now_ms - at <= fresh, "{rm}'s report is {} ms old", w.now_ms - at);
     }
+}
+
+#[test]
+fn a_blocked_leader_is_woken_by_others_writes_not_by_its_own() {
+    let mut w = World::new(2);
+    w.settle(10);
+    // The active RM dies; the state store is the only fence, and it does not confirm.
+    let first = w.active_rms()[0].clone();
+    w.rms.get_mut(&first).expect("rm").proc = Proc::Dead;
+    w.store_fence_fails = true;
+    let retry_at = |w: &World, i: usize| match w.role(i) {
+        Some(Role::Blocked { retry_at, .. }) => Some(retry_at),
+        _ => None,
+    };
+    let mut leader = None;
+    for _ in 0..80 {
+        w.settle(1);
+        leader = (0..2).find(|i| retry_at(&w, *i).is_some_and(|t| t > w.now()));
+        if leader.is_some() {
+            break;
+        }
+    }
+    let leader = leader.expect("the new leader blocks: fencing not confirmed");
+    let blocked_until = retry_at(&w, leader).expect("blocked");
+    assert!(blocked_until > w.now());
+    let gen = w.nodes[leader].session.expect("session").0;
+    // The notification of its own epoch write arrives after it blocked: no early retry (that
+    // would promote, fail and block again in a loop without backoff).
+    w.step(leader, Event::StateChanged { gen, version: w.version });
+    assert_eq!(retry_at(&w, leader), Some(blocked_until));
+    // An operator's write: looked at now.
+    w.version = w.version.map(|v| v + 1);
+    w.step(leader, Event::StateChanged { gen, version: w.version });
+    assert!(retry_at(&w, leader).is_none_or(|t| t <= w.now()), "{:?}", w.role(leader));
 }
 
 #[test]

@@ -65,6 +65,8 @@ pub(super) struct World {
     pub(super) violations: Vec<String>,
     /// The state znode holds bytes that do not parse.
     pub(super) corrupt: bool,
+    /// The state store does not confirm the fence (`VerifyStoreFence` fails).
+    pub(super) store_fence_fails: bool,
     /// The journal the controllers appended.
     pub(super) history: Vec<HistoryEntry>,
     /// `/health/<rm>`: what each controller last published, and when (world ms).
@@ -106,6 +108,7 @@ impl World {
             promoted_epochs: HashMap::new(),
             violations: Vec::new(),
             corrupt: false,
+            store_fence_fails: false,
             history: Vec::new(),
             health_reports: BTreeMap::new(),
         };
@@ -172,7 +175,7 @@ impl World {
         for n in &mut self.nodes {
             if let (Some(_), Some((gen, id))) = (&n.ctl, n.session) {
                 if self.sessions.get(&id) == Some(&Sess::Connected) {
-                    n.zk_q.push_back(Event::StateChanged { gen });
+                    n.zk_q.push_back(Event::StateChanged { gen, version: self.version });
                 }
             }
         }
@@ -351,7 +354,8 @@ impl World {
                 self.nodes[i].io_q.push_back(Event::FenceDone { op, result });
             }
             Action::VerifyStoreFence { op, .. } => {
-                self.nodes[i].io_q.push_back(Event::StoreFenceVerified { op, result: Ok(()) })
+                let result = if self.store_fence_fails { Err("fence not confirmed".into()) } else { Ok(()) };
+                self.nodes[i].io_q.push_back(Event::StoreFenceVerified { op, result })
             }
         }
     }

@@ -237,9 +237,10 @@ pub(super) async fn watch_worker(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
             }
         };
         match call(shared.cfg.op_timeout, format!("watch {path}"), client.check_and_watch_stat(&path)).await {
-            Ok((_, watcher)) => {
+            Ok((stat, watcher)) => {
                 backoff = WATCH_RETRY_MIN;
-                shared.report(&ctx, Event::StateChanged { gen: ctx.gen });
+                let version = stat.map(|s| s.version);
+                shared.report(&ctx, Event::StateChanged { gen: ctx.gen, version });
                 tokio::select! {
                     event = watcher.changed() => tracing::debug!(gen = ctx.gen.0, ?event, "state znode changed"),
                     _ = ctx.closed() => return,

@@ -176,3 +176,27 @@ async fn digest_auth_creates_every_znode_with_the_digest_acl() {
         .await
         .expect("the digest identity may write");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_watch_reports_every_change_with_the_version_it_saw() {
+    let server = ZkServer::start();
+    let observer = raw(&server.connect_string(), None).await;
+    let mut a = Peer::new(config(&server.connect_string(), "rm1"));
+    a.open(1).await;
+    let changed = |want: Option<i32>| {
+        move |e: &Event| {
+            matches!(e, Event::StateChanged { gen, version } if *gen == SessionGen(1) && *version == want).then_some(())
+        }
+    };
+    // Armed at the start of the session, before the znode exists.
+    a.expect("StateChanged with no znode", DEADLINE, changed(None)).await;
+    // Created, then changed by someone else (an operator): each change is reported once armed
+    // again, with the version the adapter saw.
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    bounded("mkdir", observer.mkdir(&path("health"), &open)).await.unwrap();
+    let body = serde_json::to_vec(&ClusterState::default()).unwrap();
+    bounded("create", observer.create(&path("state"), &body, &open)).await.unwrap();
+    a.expect("StateChanged after the create", DEADLINE, changed(Some(0))).await;
+    bounded("set", observer.set_data(&path("state"), &body, None)).await.unwrap();
+    a.expect("StateChanged after the change", DEADLINE, changed(Some(1))).await;
+}

@@ -251,6 +251,9 @@ pub struct Controller {
     /// When the active leader must re-read the state: at once when the znode changed (operator
     /// requests), a little later when a re-read or a write of its own could not be done.
     state_recheck: Option<Instant>,
+    /// The version the state znode has after our last write request (whether it succeeded or
+    /// not): a change to it is our own doing, not an operator's.
+    own_state_version: Option<i32>,
     /// A switchover whose demotion failed: cleared with this journal entry at the next read.
     pending_failure: Option<(String, HistoryEntry)>,
 }
@@ -289,6 +292,7 @@ impl Controller {
             last_probe: None,
             paused: false,
             state_recheck: None,
+            own_state_version: None,
             pending_failure: None,
         }
     }
@@ -366,6 +370,7 @@ impl Controller {
     ) -> Option<OpId> {
         let own_znode = self.own_znode()?;
         let op = self.op();
+        self.own_state_version = Some(expected_version.map_or(0, |v| v + 1));
         out.push(Action::WriteState {
             op,
             gen: self.gen,
@@ -460,11 +465,13 @@ impl Controller {
                     tracing::warn!(error = %e, "demoting the local RM failed");
                 }
             }
-            Event::StateChanged { gen } if self.current_gen(gen) => {
+            Event::StateChanged { gen, version } if self.current_gen(gen) => {
                 self.recheck_state(now);
-                // Only operators write the state while the leader is blocked (a resume, a
-                // switchover, a repaired znode): look again now instead of after the backoff.
-                if let Role::Blocked { retry_at, .. } = &mut self.role {
+                // A blocked leader looks again now, not after its backoff, when someone else
+                // wrote (a resume, a switchover, a repaired znode). Not for its own last write:
+                // that would turn a failure that follows a write into a retry loop.
+                let own = version.is_some() && version == self.own_state_version;
+                if let (Role::Blocked { retry_at, .. }, false) = (&mut self.role, own) {
                     *retry_at = (*retry_at).min(now);
                 }
             }
