@@ -24,6 +24,9 @@ use crate::core::Event;
 
 /// CAS attempts of one history append before it is given up (it is best effort).
 const HISTORY_ATTEMPTS: usize = 5;
+/// How long an append keeps trying while ZooKeeper does not answer.
+const HISTORY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+const HISTORY_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 const WATCH_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(100);
 const WATCH_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -101,11 +104,27 @@ pub(super) struct Write {
     pub breadcrumb: Option<Breadcrumb>,
 }
 
-/// `AppendHistory` → one entry more in `/history` (best effort, logged when it fails).
+/// `AppendHistory` → one entry more in `/history`. The journal is the operators' record of
+/// what happened (and where a switchover's outcome is read), so an append rides out ZooKeeper
+/// trouble while its session generation lives, for up to [`HISTORY_RETRY_FOR`]; what still fails
+/// is logged.
 pub(super) async fn append(shared: Arc<Shared>, gen: SessionGen, entry: Box<HistoryEntry>) {
-    match shared.session(gen) {
-        Ok((_, client)) => append_history(&shared, &client, &entry).await,
-        Err(e) => tracing::warn!(epoch = entry.epoch, error = %e, "history entry not recorded"),
+    let started = std::time::Instant::now();
+    let mut backoff = WATCH_RETRY_MIN;
+    let mut retrying = false;
+    loop {
+        let result = match shared.session(gen) {
+            Ok((_, client)) => append_history(&shared, &client, &entry, retrying).await,
+            Err(e) => Err(e.to_string()),
+        };
+        let Err(e) = result else { return };
+        if shared.ctx(gen).is_none() || started.elapsed() >= HISTORY_RETRY_FOR {
+            return tracing::warn!(epoch = entry.epoch, error = %e, "history entry not recorded");
+        }
+        tracing::debug!(epoch = entry.epoch, error = %e, "history entry not recorded yet; retrying");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(HISTORY_BACKOFF_MAX);
+        retrying = true;
     }
 }
 
@@ -191,18 +210,39 @@ fn classify(e: CheckWriteError, own: &str, state: &str, crumb: &str, expected: &
 }
 
 /// Appends to `/history` with a CAS loop on its version, keeping `history_limit` entries.
-async fn append_history(shared: &Shared, client: &Client, entry: &HistoryEntry) {
+/// `Err`: ZooKeeper did not answer (worth another try); a journal that cannot be decoded or
+/// keeps changing is logged and given up (`Ok`). After an attempt whose outcome is unknown
+/// (`retrying`), an entry already in the journal is not appended twice.
+async fn append_history(shared: &Shared, client: &Client, entry: &HistoryEntry, retrying: bool) -> Result<(), String> {
     let t = shared.cfg.op_timeout;
     let path = shared.layout.history();
+    let transient = |e: ZkError| {
+        if e.is_transient() {
+            Err(e.to_string())
+        } else {
+            tracing::warn!(error = %e, "history entry not recorded");
+            Ok(())
+        }
+    };
     for _ in 0..HISTORY_ATTEMPTS {
         let current = match call_opt(t, format!("read {path}"), client.get_data(&path)).await {
             Ok(c) => c,
-            Err(e) => return tracing::warn!(error = %e, "history entry not recorded"),
+            Err(e) => return transient(e),
         };
         let existing = current.as_ref().map(|(d, _)| d.as_slice());
+        let recorded = retrying
+            && existing
+                .and_then(|d| records::decode_history(&path, d).ok())
+                .is_some_and(|(records, _)| records.iter().any(|r| r.entry == *entry));
+        if recorded {
+            return Ok(());
+        }
         let data = match records::append_history(&path, existing, entry, now_ms(), shared.cfg.history_limit) {
             Ok(d) => d,
-            Err(e) => return tracing::warn!(error = %e, "history journal unreadable; entry not recorded"),
+            Err(e) => {
+                tracing::warn!(error = %e, "history journal unreadable; entry not recorded");
+                return Ok(());
+            }
         };
         let written = match current.map(|(_, stat)| stat.version) {
             Some(v) => call(t, format!("write {path}"), client.set_data(&path, &data, Some(v))).await.map(drop),
@@ -212,14 +252,15 @@ async fn append_history(shared: &Shared, client: &Client, entry: &HistoryEntry) 
             }
         };
         match written {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(ZkError::Zk {
                 source: ZkLibError::BadVersion | ZkLibError::NodeExists | ZkLibError::NoNode, ..
             }) => continue,
-            Err(e) => return tracing::warn!(error = %e, "history entry not recorded"),
+            Err(e) => return transient(e),
         }
     }
     tracing::warn!(epoch = entry.epoch, "history entry not recorded: the journal kept changing");
+    Ok(())
 }
 
 /// One per session: keeps a watch on `/state` (it fires on create, change and delete) and

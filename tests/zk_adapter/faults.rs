@@ -154,3 +154,30 @@ async fn losing_an_ensemble_node_keeps_the_session_on_a_multi_host_connect_strin
     assert_eq!(view.iter().map(|c| (c.znode.as_str(), c.owner)).collect::<Vec<_>>(), vec![(own.as_str(), id)]);
     assert!(!a.seen.iter().any(|e| matches!(e, Event::SessionExpired { .. })), "{:#?}", a.seen);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_entry_written_while_the_server_is_frozen_lands_once_when_it_is_back() {
+    let server = slow_server();
+    let observer = raw(&server.connect_string(), None).await;
+    let mut cfg = config(&server.connect_string(), "rm1");
+    cfg.session_timeout = Duration::from_secs(10);
+    cfg.op_timeout = Duration::from_secs(1);
+    let mut a = Peer::new(cfg);
+    let id = a.open(1).await;
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    bounded("mkdir", observer.mkdir(&path("health"), &open)).await.unwrap();
+
+    // The append's first attempts time out against a frozen server; the session outlives it.
+    server.stop();
+    a.zk.execute(history_action(a.gen, "rm1", 7));
+    a.expect_disconnect().await;
+    server.cont();
+    assert_eq!(a.expect_reconnect().await, id);
+    let epochs = eventually("the entry in the journal", DEADLINE, || async {
+        let (data, _) = get(&observer, &path("history")).await?;
+        let items: Vec<serde_json::Value> = serde_json::from_slice(&data).ok()?;
+        Some(items.iter().map(|i| i["epoch"].as_u64()).collect::<Vec<_>>()).filter(|e| !e.is_empty())
+    })
+    .await;
+    assert_eq!(epochs, vec![Some(7)], "recorded exactly once");
+}
