@@ -72,7 +72,10 @@ impl Metrics {
             epoch: IntGauge::with_opts(o("rmfc_epoch", "The latest epoch (fencing token) this controller knows"))?,
             paused: IntGauge::with_opts(o("rmfc_paused", "1 while automatic failover is paused"))?,
             failovers: IntCounterVec::new(
-                o("rmfc_failovers_total", "Promotions and refusals, by trigger and result"),
+                o(
+                    "rmfc_failovers_total",
+                    "Promotions and refusals, by trigger and result (success: the RM ended ACTIVE)",
+                ),
                 &["trigger", "result"],
             )?,
             phase_seconds: HistogramVec::new(
@@ -185,7 +188,7 @@ impl Metrics {
                     Trigger::Refused => "refused",
                     Trigger::Switchover { .. } => "switchover",
                 };
-                let result = if entry.outcome == "active" { "success" } else { "failure" };
+                let result = if entry.succeeded() { "success" } else { "failure" };
                 self.failovers.with_label_values(&[trigger, result]).inc();
                 // Refusals and abandoned switchovers had no phases to time.
                 if entry.trigger != Trigger::Refused && (result == "success" || entry.promote_ms > 0) {
@@ -242,6 +245,7 @@ pub fn health_name(h: RmHealth) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::types::{HistoryEntry, SessionGen};
 
     #[test]
     fn every_metric_is_exported_with_the_cluster_label() {
@@ -258,5 +262,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"rmfc_worst_case_failover_seconds{cluster="prod"} 78"#), "{text}");
+    }
+
+    #[test]
+    fn a_switchover_to_the_rm_already_active_counts_as_a_success_and_an_abandoned_one_as_a_failure() {
+        let mut m = Metrics::new("prod", vec![], 78.0).expect("metrics");
+        let entry = |outcome: &str| HistoryEntry {
+            epoch: 3,
+            trigger: Trigger::Switchover { id: "sw-1".into(), by: "ops".into(), reason: "test".into() },
+            from: Some("rm1".into()),
+            to: "rm2".into(),
+            fenced_by: String::new(),
+            outcome: outcome.into(),
+            fence_ms: 0,
+            promote_ms: 0,
+        };
+        for outcome in [crate::core::types::OUTCOME_ALREADY_ACTIVE, "failed: not completed before its deadline"] {
+            m.on_action(Instant::now(), &Action::AppendHistory { gen: SessionGen(1), entry: Box::new(entry(outcome)) });
+        }
+        let text = m.render();
+        for result in ["success", "failure"] {
+            let line = format!(r#"rmfc_failovers_total{{cluster="prod",result="{result}",trigger="switchover"}} 1"#);
+            assert!(text.contains(&line), "{line}\n{text}");
+        }
     }
 }

@@ -189,7 +189,7 @@ pub fn progress(view: &ClusterView, id: &str) -> Option<SwitchoverProgress> {
     let e = &record.entry;
     Some(SwitchoverProgress {
         id: id.clone(),
-        state: if e.outcome == "active" || e.outcome.starts_with("already active") { "succeeded" } else { "failed" },
+        state: if e.succeeded() { "succeeded" } else { "failed" },
         phase: None,
         target: e.to.clone(),
         from: e.from.clone(),

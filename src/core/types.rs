@@ -166,3 +166,16 @@ pub struct HistoryEntry {
     pub fence_ms: u64,
     pub promote_ms: u64,
 }
+
+/// The outcome of an entry whose RM was made ACTIVE.
+pub const OUTCOME_ACTIVE: &str = "active";
+/// The outcome of a switchover to the RM that was active already.
+pub const OUTCOME_ALREADY_ACTIVE: &str = "already active: nothing to do";
+
+impl HistoryEntry {
+    /// The entry ends with its RM ACTIVE: promoted, or a switchover target that already was.
+    /// The one test of success, for the metrics and the switchover API alike.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == OUTCOME_ACTIVE || self.outcome == OUTCOME_ALREADY_ACTIVE
+    }
+}

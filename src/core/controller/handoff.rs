@@ -90,7 +90,7 @@ impl Controller {
         }
         match self.switchover_verdict(&sw, &snap) {
             Verdict::Ours => {
-                let entry = self.switchover_entry(&sw, "already active: nothing to do".into());
+                let entry = self.switchover_entry(&sw, OUTCOME_ALREADY_ACTIVE.into());
                 self.clear_switchover(snap, AfterClear::StayActive, entry, out);
             }
             Verdict::Abandon(why) => self.abandon(snap, &sw, why, AfterClear::StayActive, out),

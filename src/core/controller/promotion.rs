@@ -274,7 +274,7 @@ impl Controller {
         let Some(Step::Activating { epoch, verify_store, journal, .. }) = self.step_for(op) else { return };
         self.step = None;
         let outcome = match &result {
-            Ok(()) => "active".to_string(),
+            Ok(()) => OUTCOME_ACTIVE.to_string(),
             Err(e) => format!("transitionToActive failed: {e}"),
         };
         out.push(Action::AppendHistory {
