@@ -91,7 +91,7 @@ pub enum Action {
     LeaveElection { gen: SessionGen, znode: String },
     /// zk adapter: list the candidates; reports `ElectionView`.
     ReadElection { gen: SessionGen },
-    /// zk adapter: read state, breadcrumb and peer health; reports `StateRead`.
+    /// zk adapter: read state, breadcrumb, peer health and the election; reports `StateRead`.
     ReadState { op: OpId, gen: SessionGen },
     /// zk adapter: `multi(check(own node), set state @expected_version, set breadcrumb)` (the
     /// breadcrumb only when given: operator bookkeeping leaves it alone); reports `StateWritten`.

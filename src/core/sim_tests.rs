@@ -172,6 +172,24 @@ fn a_blocked_leader_is_woken_by_others_writes_not_by_its_own() {
 }
 
 #[test]
+fn an_active_leader_rereads_an_unreadable_state_znode_with_backoff() {
+    let mut w = World::new(2);
+    w.settle(10);
+    assert_eq!(w.active_rms().len(), 1);
+    // Someone writes bytes that do not parse and the watch fires: the leader looks, fails,
+    // looks again.
+    w.corrupt = true;
+    w.version = w.version.map(|v| v + 1);
+    w.state_changed();
+    w.state_reads = 0;
+    w.settle(80);
+    // 20 s: every 500 ms would be 40 reads; doubling up to 5 s is at most 8.
+    assert!((2..=8).contains(&w.state_reads), "{} reads in 20 s", w.state_reads);
+    assert_eq!(w.active_rms().len(), 1, "the active RM stays");
+    assert!(w.violations.is_empty(), "{:?}", w.violations);
+}
+
+#[test]
 fn failed_fencing_blocks_promotion() {
     let mut w = World::new(2);
     w.settle(10);

@@ -1,11 +1,12 @@
 //! An in-memory world for testing the core: 2–3 controllers, a model of ZooKeeper (sessions,
 //! sequential ephemeral nodes, the versioned state znode, the breadcrumb), model RMs that can die
-//! or hang, and virtual time. It executes the core's actions the way the adapters would, and
-//! records a violation whenever a promotion breaks a safety rule:
+//! or hang, and virtual time. It executes the core's actions the way the adapters would (election
+//! views and state watches reach only whom ZooKeeper would tell), and records a violation when:
 //!
-//! - rule 1: never two RMs told ACTIVE in one epoch; never a promotion while another RM is
-//!   ACTIVE and not fenced;
-//! - rule 3: never a promotion without a live session holding the election.
+//! - rule 1: two RMs are told ACTIVE in one epoch, a promotion happens while another RM is
+//!   ACTIVE and not fenced, or, after any step, two unfenced RMs are ACTIVE at once;
+//! - rule 3: a promotion happens without a live session holding the election;
+//! - a controller's next deadline is already due after a step (its loop would spin).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -67,6 +68,8 @@ pub(super) struct World {
     pub(super) corrupt: bool,
     /// The state store does not confirm the fence (`VerifyStoreFence` fails).
     pub(super) store_fence_fails: bool,
+    /// `ReadState` actions executed, by anyone.
+    pub(super) state_reads: usize,
     /// The journal the controllers appended.
     pub(super) history: Vec<HistoryEntry>,
     /// `/health/<rm>`: what each controller last published, and when (world ms).
@@ -109,6 +112,7 @@ impl World {
             violations: Vec::new(),
             corrupt: false,
             store_fence_fails: false,
+            state_reads: 0,
             history: Vec::new(),
             health_reports: BTreeMap::new(),
         };
@@ -276,6 +280,7 @@ impl World {
                 }
             }
             Action::ReadState { op, gen } => {
+                self.state_reads += 1;
                 let result = match self.zk_usable(i, gen) {
                     Some(_) if self.corrupt => Err("state znode is not valid JSON".into()),
                     Some(_) => Ok(StateSnapshot {
@@ -386,6 +391,13 @@ impl World {
         let now = self.now();
         let Some(ctl) = self.nodes[i].ctl.as_mut() else { return };
         let actions = ctl.step(now, ev);
+        // A deadline already due after a step would have the daemon's loop tick without pause.
+        if let Some(due) = ctl.next_deadline().filter(|d| *d <= now) {
+            let v = format!("{}: next deadline {:?} is not after the step", self.nodes[i].rm, now - due);
+            if !self.violations.contains(&v) {
+                self.violations.push(v);
+            }
+        }
         self.execute(i, actions);
         if let Some(both) = self.double_active() {
             let v = format!("two RMs ACTIVE at once: {both:?}");

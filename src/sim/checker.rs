@@ -184,7 +184,7 @@ mod tests {
         // rm1 active 10..50, rm2 active 50..: a clean hand-over.
         let clean = [state("rm1", 10, "active"), state("rm1", 50, "standby"), state("rm2", 50, "active")];
         assert_eq!(double_active(&active_spans(&clean, 100)), vec![]);
-        // rm2 became active at 40 while rm1 was active until 50 (and rm1's restart ends nothing else).
+        // rm2 became active at 40 while rm1 was active until 50.
         let both = [state("rm1", 10, "active"), state("rm2", 40, "active"), state("rm1", 50, "standby")];
         assert_eq!(double_active(&active_spans(&both, 100)), vec![(40, 50)]);
         assert_eq!(active_spans(&both, 100)["rm2"], vec![(40, 100)]);

@@ -77,9 +77,10 @@ impl Controller {
                 // The watch fired once and may not fire again: an operator's request must not
                 // wait for the next unrelated change.
                 tracing::warn!(error = %e, "re-reading the controller state failed; retrying");
-                return self.recheck_state(now + self.cfg.retry_initial);
+                return self.recheck_later(now);
             }
         };
+        self.retry_backoff = self.cfg.retry_initial;
         self.note_snapshot(&snap);
         let Some(sw) = snap.state.switchover.clone() else { return };
         let Role::Active { epoch } = self.role else { return };
@@ -249,14 +250,20 @@ impl Controller {
         self.state_recheck = Some(self.state_recheck.map_or(at, |t| t.min(at)));
     }
 
-    /// After a write of ours failed: at once after a conflict (someone else wrote), after the
-    /// first retry interval when ZooKeeper did not answer.
+    /// After a write of ours failed: at once after a conflict (someone else wrote), with
+    /// backoff when ZooKeeper did not answer.
     fn recheck_after(&mut self, now: Instant, e: &WriteFailure) {
-        let at = match e {
-            WriteFailure::Conflict(_) => now,
-            WriteFailure::Unavailable(_) => now + self.cfg.retry_initial,
-        };
-        self.recheck_state(at);
+        match e {
+            WriteFailure::Conflict(_) => self.recheck_state(now),
+            WriteFailure::Unavailable(_) => self.recheck_later(now),
+        }
+    }
+
+    /// Another look after the leader's retry backoff (doubling up to `retry_max`; a successful
+    /// read resets it), so a znode that stays unreadable is not re-read in a tight loop.
+    fn recheck_later(&mut self, now: Instant) {
+        self.recheck_state(now + self.retry_backoff);
+        self.retry_backoff = (self.retry_backoff * 2).min(self.cfg.retry_max);
     }
 
     /// The journal entry of a switchover's outcome (completed ones are journaled by the

@@ -331,13 +331,18 @@ impl Controller {
         if self.probe_in_flight.is_none() {
             d.push(self.next_probe);
         }
-        if let Some(t) = self.rejoin_at {
+        // Rejoining waits for a connected session, and self-fencing applies only without one;
+        // the event that changes the session wakes the loop for either.
+        let connected = matches!(self.session, Session::Connected { .. });
+        if let (Some(t), true) = (self.rejoin_at, connected) {
             d.push(t);
         }
         match &self.role {
-            Role::Neutral { fence_at, .. } => d.push(*fence_at),
+            Role::Neutral { fence_at, .. } if !connected => d.push(*fence_at),
             Role::Blocked { retry_at, .. } => d.push(*retry_at),
-            Role::Active { .. } => d.extend(self.state_recheck),
+            // Acted on only between steps (reconcile_operator_requests): while one is in flight
+            // its answer wakes the loop.
+            Role::Active { .. } if self.step.is_none() => d.extend(self.state_recheck),
             _ => {}
         }
         d.into_iter().min()
@@ -465,13 +470,15 @@ impl Controller {
                     tracing::warn!(error = %e, "demoting the local RM failed");
                 }
             }
-            Event::StateChanged { gen, version } if self.current_gen(gen) => {
+            // Our own last write carries no operator request, and waking a blocked leader on it
+            // would turn a failure that follows a write into a retry loop without backoff.
+            Event::StateChanged { gen, version }
+                if self.current_gen(gen) && (version.is_none() || version != self.own_state_version) =>
+            {
                 self.recheck_state(now);
-                // A blocked leader looks again now, not after its backoff, when someone else
-                // wrote (a resume, a switchover, a repaired znode). Not for its own last write:
-                // that would turn a failure that follows a write into a retry loop.
-                let own = version.is_some() && version == self.own_state_version;
-                if let (Role::Blocked { retry_at, .. }, false) = (&mut self.role, own) {
+                // Someone else wrote (a resume, a switchover, a repaired znode): a blocked
+                // leader looks again now, not after its backoff.
+                if let Role::Blocked { retry_at, .. } = &mut self.role {
                     *retry_at = (*retry_at).min(now);
                 }
             }

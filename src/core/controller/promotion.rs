@@ -4,7 +4,8 @@
 //! failure is a decision here, and every step first re-checks that we still hold the election.
 //!
 //! Owns: safety rule 1 (promote only after the old active is confirmed standby or fenced, one
-//! epoch per promotion) and the journal entries. Must not: do I/O.
+//! epoch per promotion) and the journal entries of promotions and refusals (handoff.rs journals
+//! switchovers it clears). Must not: do I/O.
 
 use std::time::Instant;
 
