@@ -51,8 +51,10 @@ fn a_pause_for_a_while_ends_by_itself() {
     assert_eq!(r.status, 200, "{}", r.body);
     // Recorded with its end (whether the status still shows it depends on how fast we ask).
     let recorded: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
-    assert!(recorded["paused"]["until_ms"].is_u64(), "{recorded}");
+    let until_ms = recorded["paused"]["until_ms"].as_u64().unwrap_or_else(|| panic!("{recorded}"));
     wait_until("the pause to run out (the status stops showing it)", DEADLINE, || status(&admin)["paused"].is_null());
+    // It ran out, not disappeared early (same host, same clock).
+    assert!(rmfc::sim::events::now_ms() >= until_ms, "the pause ended before its time");
 }
 
 #[test]

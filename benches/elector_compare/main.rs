@@ -86,6 +86,10 @@ fn guarded(run: impl FnOnce() -> Sample) -> Sample {
 fn main() {
     let runs: usize = std::env::var("RMFC_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let only: Option<String> = std::env::var("RMFC_BENCH_SCENARIOS").ok();
+    // Peers first, outside the runs' catch_unwind: a missing JDK, Hadoop jar or ZooKeeper must
+    // stop the benchmark with its install hint, not show up as rows of "none".
+    support::hadoop::classes_dir();
+    drop(ZkServer::start());
     println!(
         "rmfc vs YARN's embedded elector (Hadoop 3.5.0 ActiveStandbyElector): {runs} runs per scenario and side, 2 RMs"
     );

@@ -206,6 +206,11 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
         }
     }
     if let Some(tls) = &cfg.admin.tls {
+        // A private key is a secret like the token (its loading is checked just below).
+        if world_readable(&tls.key_file) {
+            let msg = format!("{}: is readable by every user; chmod o-rwx it", tls.key_file.display());
+            warn(&mut out, "admin.tls_key_file", msg);
+        }
         if let Err(e) = crate::admin::tls::server_config(tls) {
             let key = e.split(':').next().unwrap_or("admin.tls_cert_file").to_string();
             warn(&mut out, key.clone(), e.trim_start_matches(&format!("{key}: ")).to_string());
@@ -385,5 +390,23 @@ mod tests {
             assert_eq!(w.key, *key, "{text:#?}");
             assert!(w.message.contains(phrase), "{text:#?}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_tls_key_readable_by_every_user_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("admin.key");
+        std::fs::write(&key, "not a key\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut c = minimal();
+        c.admin.tls = Some(crate::config::AdminTls { cert_file: dir.path().join("admin.pem"), key_file: key });
+        let warnings = c.check_files();
+        let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.iter().any(|w| w.key == "admin.tls_key_file" && w.message.contains("readable by every user")),
+            "{text:#?}"
+        );
     }
 }

@@ -106,6 +106,7 @@ const BASE_FENCING_YAML: &str = "fencing:\n  graceful_timeout: 1s\n";
 
 impl Cluster {
     pub fn start(opts: ClusterOptions) -> Self {
+        assert!(opts.placement.is_none() || opts.ensemble, "a placement needs ensemble: true (ZooKeeper on its hosts)");
         let zk = if opts.ensemble {
             let mut builder = ZkEnsemble::builder().tick_time(500);
             if let Some(p) = &opts.placement {

@@ -222,6 +222,11 @@ pub struct ElectorEvent {
     pub event: Option<String>,
     /// The JVM's pid, on the `started` event.
     pub pid: Option<u32>,
+    /// The elector's settings, on the `started` event: ZooKeeper session timeout, retries of a
+    /// ZooKeeper operation, and the parent znode of its lock.
+    pub zk_session_timeout_ms: Option<u64>,
+    pub zk_retries: Option<u64>,
+    pub znode: Option<String>,
 }
 
 /// A JVM running `EmbeddedElectorRm`: an RM stand-in whose HA state is decided by Hadoop's
@@ -270,6 +275,9 @@ impl ElectorRm {
                     state: field("state"),
                     event: field("event"),
                     pid: v["pid"].as_u64().map(|p| p as u32),
+                    zk_session_timeout_ms: v["zk_session_timeout_ms"].as_u64(),
+                    zk_retries: v["zk_retries"].as_u64(),
+                    znode: field("znode"),
                 };
                 sink.lock().unwrap().push(ev);
             }
@@ -335,11 +343,6 @@ impl ElectorRm {
     pub fn kill(&mut self) {
         super::procs::signal(self.pid, "KILL");
         let _ = self.child.wait();
-    }
-
-    /// Whether the process has exited.
-    pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 }
 

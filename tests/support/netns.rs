@@ -41,17 +41,22 @@ pub struct NetLab {
     next_octet: u8,
 }
 
+/// Whether this process runs as root (effective uid 0, read from /proc: no libc dependency).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        })
+        .is_some_and(|euid| euid == "0")
+}
+
 impl NetLab {
     /// Removes leftovers of a killed run and creates the bridge. `Err` (with why) when not root,
     /// when `ip` is missing, or when another run holds the lock.
     pub fn create() -> Result<NetLab, String> {
-        // The effective uid from /proc (no libc dependency).
-        let uid = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(str::to_owned))
-            .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned));
-        if uid.as_deref() != Some("0") {
-            return Err(format!("not running as root (effective uid {uid:?})"));
+        if !is_root() {
+            return Err("not running as root".to_string());
         }
         take_lock()?;
         // From here on, dropping `lab` (also on an early return) releases the lock.
@@ -78,6 +83,9 @@ impl NetLab {
         let ns = format!("{PREFIX}{name}");
         if ns.len() > 14 {
             return Err(format!("host name {name:?} too long (interface names are limited to 15 bytes)"));
+        }
+        if self.next_octet == u8::MAX {
+            return Err(format!("the lab's addresses are used up (host {name})"));
         }
         let addr = Ipv4Addr::new(SUBNET_PREFIX[0], SUBNET_PREFIX[1], SUBNET_PREFIX[2], self.next_octet);
         self.next_octet += 1;

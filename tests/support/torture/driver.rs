@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::report::{RunRecord, Span};
 use super::schedule::{Fault, OperatorOp, Step};
 use crate::support::cluster::{Cluster, ClusterOptions, Host, Placement, Zk};
-use crate::support::netns::{NetHost, NetLab};
+use crate::support::netns::{self, NetHost, NetLab};
 use crate::support::procs::{http_get, http_with_headers};
 use crate::support::zk::ZkEnsemble;
 
@@ -69,6 +69,11 @@ impl Torture {
         };
         let (lab, rm_hosts, zk_hosts) = match hosts {
             Ok((lab, r, z)) => (Some(lab), r, z),
+            // Not root: say so and run the other faults (the issue's contract). As root the lab
+            // must work: a broken one would silently drop every partition from CI.
+            Err(e) if netns::is_root() && std::env::var_os("RMFC_TORTURE_NO_NETNS").is_none() => {
+                panic!("the network-namespace lab cannot be built as root: {e} (install iproute2, or set RMFC_TORTURE_NO_NETNS=1 to run without partitions)")
+            }
             Err(e) => {
                 println!(
                     "*** NETWORK NAMESPACES UNAVAILABLE: {e}\n*** running process and ZooKeeper faults on loopback; \

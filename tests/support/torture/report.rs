@@ -128,8 +128,9 @@ fn field_u64(line: &str, key: &str) -> Option<u64> {
 /// Reads the controllers' text logs (`(controller, log text)`, every run of each): the times each
 /// epoch was first written to the state znode (`controller state written ... epoch=E`), and every
 /// `transition started ... epoch=E ... call="transitionToActive"`; returns the activations started
-/// under an epoch older than one already written.
-pub fn late_actions(logs: &[(String, String)]) -> Vec<LateAction> {
+/// under an epoch older than one already written, and how many activations it parsed (so a
+/// change of the log wording cannot make the check pass on nothing).
+pub fn late_actions(logs: &[(String, String)]) -> (Vec<LateAction>, usize) {
     let mut first_written: BTreeMap<u64, u64> = BTreeMap::new();
     let mut activations = Vec::new();
     for (ctl, text) in logs {
@@ -143,14 +144,16 @@ pub fn late_actions(logs: &[(String, String)]) -> Vec<LateAction> {
             }
         }
     }
-    activations
+    let parsed = activations.len();
+    let late = activations
         .into_iter()
         .filter_map(|(controller, epoch, at_ms)| {
             let (&newer_epoch, &written) =
                 first_written.range(epoch + 1..).filter(|(_, &w)| w < at_ms).min_by_key(|(_, &w)| w)?;
             Some(LateAction { controller, epoch, at_ms, newer_epoch, late_by_ms: at_ms - written })
         })
-        .collect()
+        .collect();
+    (late, parsed)
 }
 
 /// One injected fault as the driver recorded it.
@@ -200,7 +203,7 @@ fn stats(v: &[u64]) -> Value {
 
 /// The report as JSON (the same figures [`print_table`] prints).
 pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller_logs: &[(String, String)]) -> Value {
-    let late = late_actions(controller_logs);
+    let (late, activations_in_logs) = late_actions(controller_logs);
     let overlaps = overlapping_writes(events);
     let journal_active = active_spans(events, run.ended_ms);
     let mut alive_active = BTreeMap::new();
@@ -289,6 +292,7 @@ pub fn build(run: &RunRecord, events: &[SimEvent], history: &[Value], controller
             "promotions_in_history": promotions,
             "history_entries": history.len(),
             "violations": epoch_problems,
+            "activations_in_controller_logs": activations_in_logs,
             "activations_by_deposed_leaders": late.len(),
             "activations_by_deposed_leaders_max_late_ms": late.iter().map(|l| l.late_by_ms).max().unwrap_or(0),
             "activations_by_deposed_leaders_list": late.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>(),
