@@ -7,17 +7,13 @@ mod support;
 use std::time::Duration;
 
 use support::cluster::{Cluster, ClusterOptions};
-use support::procs::{http, http_get, HttpReply};
+use support::procs::{get_json, http_get, post};
 use support::wait::{wait_for, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn post(url: &str, path: &str, body: &str) -> HttpReply {
-    http("POST", url, path, Some(body)).expect("POST")
-}
-
 fn status(url: &str) -> serde_json::Value {
-    serde_json::from_str(&http_get(url, "/v1/status").expect("status").body).expect("status JSON")
+    get_json(url, "/v1/status")
 }
 
 #[test]

@@ -10,19 +10,10 @@ use std::time::Duration;
 use rmfc::sim::checker::{active_spans, double_active};
 use serde_json::Value;
 use support::cluster::{Cluster, ClusterOptions};
-use support::procs::{http, http_get, rmfc, HttpReply};
+use support::procs::{get_json, http, http_get, post, rmfc};
 use support::wait::{wait_for, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn post(url: &str, path: &str, body: &str) -> HttpReply {
-    http("POST", url, path, Some(body)).expect("POST")
-}
-
-fn get_json(url: &str, path: &str) -> Value {
-    let r = http_get(url, path).expect("GET");
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body))
-}
 
 /// An RM of `/v1/status` that is in the election with a published `healthy` report.
 fn stands_healthy(rm: &Value) -> bool {

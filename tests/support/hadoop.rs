@@ -8,12 +8,13 @@
 //! Missing jars or JDK fail loudly with the command that installs them; nothing is skipped.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::procs::collect_lines;
 use super::wait::wait_for;
 
 const HINT: &str = "run `.ci/fetch-hadoop-jars` (or `.ci/run`, which installs every test peer)";
@@ -97,15 +98,7 @@ impl JavaHaServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start java HaTestServer");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let lines = collect_lines(child.stdout.take().expect("stdout"), |line| line);
         wait_for("HaTestServer to be READY", Duration::from_secs(60), || {
             lines.lock().unwrap().iter().any(|l| l == "READY").then_some(())
         });
@@ -261,25 +254,18 @@ impl ElectorRm {
             .stderr(stderr.reopen().expect("reopen stderr file"))
             .spawn()
             .unwrap_or_else(|e| panic!("start java EmbeddedElectorRm: {e}: install a JDK ({HINT})"));
-        let stdout = child.stdout.take().expect("stdout");
-        let events: Arc<Mutex<Vec<ElectorEvent>>> = Arc::default();
-        let sink = events.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let v: serde_json::Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("EmbeddedElectorRm wrote a non-JSON line ({e}): {line}"));
-                let field = |k: &str| v[k].as_str().map(str::to_string);
-                let ev = ElectorEvent {
-                    ts_ms: v["ts_ms"].as_u64().unwrap_or(0),
-                    state: field("state"),
-                    event: field("event"),
-                    pid: v["pid"].as_u64().map(|p| p as u32),
-                    zk_session_timeout_ms: v["zk_session_timeout_ms"].as_u64(),
-                    zk_retries: v["zk_retries"].as_u64(),
-                    znode: field("znode"),
-                };
-                sink.lock().unwrap().push(ev);
+        let events = collect_lines(child.stdout.take().expect("stdout"), |line| {
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("EmbeddedElectorRm wrote a non-JSON line ({e}): {line}"));
+            let field = |k: &str| v[k].as_str().map(str::to_string);
+            ElectorEvent {
+                ts_ms: v["ts_ms"].as_u64().unwrap_or(0),
+                state: field("state"),
+                event: field("event"),
+                pid: v["pid"].as_u64().map(|p| p as u32),
+                zk_session_timeout_ms: v["zk_session_timeout_ms"].as_u64(),
+                zk_retries: v["zk_retries"].as_u64(),
+                znode: field("znode"),
             }
         });
         // Signals go to the JVM's own pid, which the stand-in reports: with a wrapper command

@@ -1,9 +1,10 @@
 //! Child processes under test: the `rmfc` binary, POSIX signals for fault injection, and a tiny
 //! HTTP/1.1 client (std only) for probing REST endpoints without following redirects.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{ChildStdout, Command};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The `rmfc` binary cargo built for this test run.
@@ -121,4 +122,33 @@ fn dechunk(mut s: &str) -> String {
 
 pub fn http_get(addr: &str, path: &str) -> std::io::Result<HttpReply> {
     http("GET", addr, path, None)
+}
+
+/// Reads a child's stdout line by line on a thread, keeping what `parse` makes of each line (it
+/// panics on a line that must not appear). The list grows as the child writes.
+pub fn collect_lines<T: Send + 'static>(
+    stdout: ChildStdout,
+    parse: impl Fn(String) -> T + Send + 'static,
+) -> Arc<Mutex<Vec<T>>> {
+    let lines: Arc<Mutex<Vec<T>>> = Arc::default();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let item = parse(line);
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(item);
+        }
+    });
+    lines
+}
+
+/// POST `body` (JSON); panics when the daemon cannot be reached.
+pub fn post(addr: &str, path: &str, body: &str) -> HttpReply {
+    http("POST", addr, path, Some(body)).unwrap_or_else(|e| panic!("POST {addr}{path}: {e}"))
+}
+
+/// GET `path` as JSON; panics when the daemon cannot be reached or the body is not JSON.
+pub fn get_json(addr: &str, path: &str) -> serde_json::Value {
+    let r = http_get(addr, path).unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {addr}{path}: {e}: {}", r.body))
 }

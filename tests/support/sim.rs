@@ -2,14 +2,13 @@
 //! addresses in its first journal line), their JSON journal collected from stdout as it comes,
 //! and fault injection by signal or through the control endpoint.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmfc::sim::events::{SimEvent, SimEventKind};
 
-use super::procs::{http, http_get, rmfc, rmfc_in, signal, HttpReply};
+use super::procs::{collect_lines, http, http_get, rmfc, rmfc_in, signal, HttpReply};
 use super::wait::wait_for;
 
 pub struct SimRmProcess {
@@ -46,17 +45,9 @@ impl SimRmProcess {
             .stderr(stderr.reopen().expect("reopen stderr file"))
             .spawn()
             .expect("spawn rmfc sim-rm");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let events: Arc<Mutex<Vec<SimEvent>>> = Arc::default();
-        let sink = events.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                match serde_json::from_str::<SimEvent>(&line) {
-                    Ok(ev) => sink.lock().unwrap().push(ev),
-                    Err(e) => panic!("sim-rm wrote a line that is not a journal record ({e}): {line}"),
-                }
-            }
+        let events = collect_lines(child.stdout.take().expect("piped stdout"), |line| {
+            serde_json::from_str::<SimEvent>(&line)
+                .unwrap_or_else(|e| panic!("sim-rm wrote a line that is not a journal record ({e}): {line}"))
         });
         let mut me = SimRmProcess {
             id: id.to_string(),

@@ -20,9 +20,7 @@ async fn a_create_lost_in_a_frozen_connection_leaves_exactly_one_node() {
     let mut a = Peer::new(cfg);
     let id = a.open(1).await;
     let g = a.gen;
-    bounded("mkdir", observer.mkdir(&path("election"), &zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())))
-        .await
-        .unwrap();
+    mkdir(&observer, "election").await;
 
     server.stop();
     a.zk.execute(Action::JoinElection { gen: g });
@@ -164,8 +162,7 @@ async fn a_journal_entry_written_while_the_server_is_frozen_lands_once_when_it_i
     cfg.op_timeout = Duration::from_secs(1);
     let mut a = Peer::new(cfg);
     let id = a.open(1).await;
-    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    bounded("mkdir", observer.mkdir(&path("health"), &open)).await.unwrap();
+    mkdir(&observer, "health").await;
 
     // The append's first attempts time out against a frozen server; the session outlives it.
     server.stop();

@@ -246,6 +246,18 @@ pub async fn raw(connect: &str, digest: Option<&str>) -> zk::Client {
     bounded("connect", c.connect(connect)).await.expect("connect observer")
 }
 
+/// Creates `path(rest)` and its parents from the outside, open to anyone.
+pub async fn mkdir(observer: &zk::Client, rest: &str) {
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    bounded("mkdir", observer.mkdir(&path(rest), &open)).await.unwrap_or_else(|e| panic!("mkdir {rest}: {e}"));
+}
+
+/// Creates `path(rest)` holding `data` from the outside (its parent must exist), open to anyone.
+pub async fn create(observer: &zk::Client, rest: &str, data: &[u8]) {
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    bounded("create", observer.create(&path(rest), data, &open)).await.unwrap_or_else(|e| panic!("create {rest}: {e}"));
+}
+
 pub async fn get(client: &zk::Client, p: &str) -> Option<(Vec<u8>, zk::Stat)> {
     match bounded("get_data", client.get_data(p)).await {
         Ok(v) => Some(v),

@@ -48,9 +48,8 @@ async fn corrupt_records_are_reported_and_left_untouched() {
     let observer = raw(&server.connect_string(), None).await;
     let mut a = Peer::new(config(&server.connect_string(), "rm1"));
     a.open(1).await;
-    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    bounded("mkdir", observer.mkdir(&path("health"), &open)).await.unwrap();
-    bounded("create", observer.create(&path("state"), b"{\"epoch\": oops", &open)).await.unwrap();
+    mkdir(&observer, "health").await;
+    create(&observer, "state", b"{\"epoch\": oops").await;
 
     let err = a.read_state().await.unwrap_err();
     assert!(err.starts_with(&format!("{}: ", path("state"))), "{err}");
@@ -59,13 +58,13 @@ async fn corrupt_records_are_reported_and_left_untouched() {
 
     let good = serde_json::to_vec(&ClusterState { epoch: 4, ..Default::default() }).unwrap();
     bounded("set", observer.set_data(&path("state"), &good, None)).await.unwrap();
-    bounded("create", observer.create(&path("breadcrumb"), b"", &open)).await.unwrap();
+    create(&observer, "breadcrumb", b"").await;
     let err = a.read_state().await.unwrap_err();
     assert!(err.starts_with(&format!("{}: ", path("breadcrumb"))), "{err}");
 
     // An unreadable health report is no report; the rest still reads.
     bounded("set", observer.set_data(&path("breadcrumb"), br#"{"active_rm":"rm2","epoch":4}"#, None)).await.unwrap();
-    bounded("create", observer.create(&path("health/rm2"), b"garbage", &open)).await.unwrap();
+    create(&observer, "health/rm2", b"garbage").await;
     let snap = a.read_state().await.expect("state readable again");
     assert_eq!((snap.state.epoch, snap.version, snap.peer_health.len()), (4, Some(1), 0));
 
@@ -192,10 +191,9 @@ async fn the_state_watch_reports_every_change_with_the_version_it_saw() {
     a.expect("StateChanged with no znode", DEADLINE, changed(None)).await;
     // Created, then changed by someone else (an operator): each change is reported once armed
     // again, with the version the adapter saw.
-    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    bounded("mkdir", observer.mkdir(&path("health"), &open)).await.unwrap();
+    mkdir(&observer, "health").await;
     let body = serde_json::to_vec(&ClusterState::default()).unwrap();
-    bounded("create", observer.create(&path("state"), &body, &open)).await.unwrap();
+    create(&observer, "state", &body).await;
     a.expect("StateChanged after the create", DEADLINE, changed(Some(0))).await;
     bounded("set", observer.set_data(&path("state"), &body, None)).await.unwrap();
     a.expect("StateChanged after the change", DEADLINE, changed(Some(1))).await;
