@@ -22,4 +22,5 @@ pub mod metrics;
 pub mod rm;
 pub mod signals;
 pub mod sim;
+pub mod wall_clock;
 pub mod zk;

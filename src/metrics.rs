@@ -195,7 +195,7 @@ impl Metrics {
                     self.phase_seconds.with_label_values(&["fence"]).observe(entry.fence_ms as f64 / 1000.0);
                     self.phase_seconds.with_label_values(&["promote"]).observe(entry.promote_ms as f64 / 1000.0);
                 }
-                self.last_transition.set(crate::sim::events::now_ms() as f64 / 1000.0);
+                self.last_transition.set(crate::wall_clock::now_ms() as f64 / 1000.0);
             }
             Action::Announce(a) if a.kind == AnnouncementKind::DriftCorrected => self.drift.inc(),
             _ => {}

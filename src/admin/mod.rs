@@ -146,12 +146,19 @@ async fn metrics(State(s): State<AdminState>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
+/// The cluster as ZooKeeper holds it now, or the 503 answer saying it cannot be read.
+async fn read_view(s: &AdminState) -> Result<crate::zk::ClusterView, Response> {
+    s.zk.snapshot()
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the cluster from ZooKeeper: {e}")))
+}
+
 async fn history(State(s): State<AdminState>) -> Response {
-    match s.zk.snapshot().await {
+    match read_view(&s).await {
         Ok(view) => {
             Json(serde_json::json!({ "cluster": s.cluster, "history": view.history, "problems": view.problems }))
                 .into_response()
         }
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the journal from ZooKeeper: {e}")),
+        Err(answer) => answer,
     }
 }

@@ -94,7 +94,7 @@ pub async fn pause(
     let Some(reason) = req.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "a pause needs a reason: {\"reason\": \"...\"}");
     };
-    let now = crate::sim::events::now_ms();
+    let now = crate::wall_clock::now_ms();
     let until_ms = match req.duration.as_deref().map(humantime::parse_duration) {
         None => None,
         Some(Ok(d)) if !d.is_zero() => Some(now + d.as_millis() as u64),

@@ -107,7 +107,7 @@ pub async fn status(State(s): State<AdminState>) -> Response {
             .and_then(|p| serde_json::to_value(p).ok()),
         pending_switchover: view
             .as_ref()
-            .and_then(|v| v.state.as_ref()?.switchover.as_ref().and_then(|sw| super::switchover::progress(v, &sw.id)))
+            .and_then(super::switchover::pending_progress)
             .and_then(|p| serde_json::to_value(p).ok()),
         worst_case_failover_seconds: s.worst_case_failover.as_secs_f64(),
         problems,

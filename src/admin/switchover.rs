@@ -19,7 +19,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::ops::accept;
-use super::{error, AdminState};
+use super::{error, read_view, AdminState};
 use crate::core::switchover::{best_target, eligibility, pending_refusal, Eligibility, SwitchoverFacts};
 use crate::core::types::{PeerHealth, RmId, Switchover, SwitchoverPhase, Trigger};
 use crate::zk::{ClusterView, HistoryRecord};
@@ -102,11 +102,9 @@ pub async fn request(
         Some(Ok(_)) => return error(StatusCode::BAD_REQUEST, "\"timeout\" must be between 5s and 30m"),
         Some(Err(e)) => return error(StatusCode::BAD_REQUEST, format!("\"timeout\": {e} (e.g. \"2m\")")),
     };
-    let view = match s.zk.snapshot().await {
+    let view = match read_view(&s).await {
         Ok(v) => v,
-        Err(e) => {
-            return error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the cluster from ZooKeeper: {e}"))
-        }
+        Err(answer) => return answer,
     };
     if view.state_version.is_some() && view.state.is_none() {
         // The znode exists but did not decode: `problems` says why.
@@ -137,10 +135,10 @@ pub async fn request(
     let (Some(target), Some(reason)) = (target, reason) else {
         return error(StatusCode::BAD_REQUEST, "no target and no reason");
     };
-    let now = crate::sim::events::now_ms();
+    let now = crate::wall_clock::now_ms();
     let id = format!("sw-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let make = |st: &crate::core::types::ClusterState| {
-        if let Some(why) = pending_refusal(st.switchover.as_deref(), crate::sim::events::now_ms()) {
+        if let Some(why) = pending_refusal(st.switchover.as_deref(), crate::wall_clock::now_ms()) {
             return Err(why);
         }
         Ok(Switchover {
@@ -202,8 +200,14 @@ pub fn progress(view: &ClusterView, id: &str) -> Option<SwitchoverProgress> {
     })
 }
 
+/// The progress of the switchover pending in the state znode, if any.
+pub fn pending_progress(view: &ClusterView) -> Option<SwitchoverProgress> {
+    let sw = view.state.as_ref()?.switchover.as_deref()?;
+    progress(view, &sw.id)
+}
+
 pub async fn show(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
-    match s.zk.snapshot().await {
+    match read_view(&s).await {
         Ok(view) => match progress(&view, &id) {
             Some(p) => Json(p).into_response(),
             None => error(
@@ -211,18 +215,14 @@ pub async fn show(State(s): State<AdminState>, Path(id): Path<String>) -> Respon
                 format!("no switchover {id:?} is pending or in the journal (it keeps the newest entries only)"),
             ),
         },
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the cluster from ZooKeeper: {e}")),
+        Err(answer) => answer,
     }
 }
 
 /// `GET /v1/switchover`: the pending one, if any.
 pub async fn pending(State(s): State<AdminState>) -> Response {
-    match s.zk.snapshot().await {
-        Ok(view) => {
-            let sw = view.state.as_ref().and_then(|st| st.switchover.as_deref());
-            let p = sw.and_then(|sw| progress(&view, &sw.id));
-            Json(serde_json::json!({ "pending": p })).into_response()
-        }
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the cluster from ZooKeeper: {e}")),
+    match read_view(&s).await {
+        Ok(view) => Json(serde_json::json!({ "pending": pending_progress(&view) })).into_response(),
+        Err(answer) => answer,
     }
 }

@@ -50,7 +50,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
-/// Serves `app` over TLS on `listener` until accepting fails.
+/// Serves `app` over TLS on `listener` until the task is aborted (a failed accept or handshake
+/// ends that connection only).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,

@@ -35,9 +35,7 @@ pub enum SimEventKind {
     Call { method: String, source: Option<String>, result: String },
 }
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+pub use crate::wall_clock::now_ms;
 
 /// Writes journal lines to stdout, whole lines only.
 pub struct EventLog {

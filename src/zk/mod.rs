@@ -13,7 +13,7 @@
 //!
 //! - [`session`]: one session per generation, its state events.
 //! - [`election`]: our candidate node, the predecessor watch, election views.
-//! - [`state`]: state/breadcrumb reads, the CAS multi write, history, health.
+//! - [`state`]: state/breadcrumb reads, the CAS multi write, history, health, the state watch.
 //! - [`view`]: the read-only [`ClusterView`] for the admin API.
 //! - [`layout`], [`records`], [`error`]: paths and names, record formats, errors (pure).
 //!

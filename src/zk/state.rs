@@ -1,11 +1,11 @@
-//! The controller's records: reading state + breadcrumb + peer health for a leader about to act,
-//! the CAS write that records a new epoch, the bounded history journal, and our RM's health
-//! report.
+//! The controller's records: reading state + breadcrumb + peer health + the election for a
+//! leader about to act, the CAS write that records a new epoch, the bounded history journal, our
+//! RM's health report, and the watch on `/state` that reports `StateChanged` (operator requests).
 //!
 //! A leader's write is ONE multi: `check(own election node, any version)`, then the state
-//! (`setData` at the version read, or `create` when it did not exist), then the breadcrumb. So a
-//! deposed leader (its node gone) or a stale one (the version moved) can never write, and state
-//! and breadcrumb always change together.
+//! (`setData` at the version read, or `create` when it did not exist), then the breadcrumb when
+//! the write carries one. So a deposed leader (its node gone) or a stale one (the version moved)
+//! can never write, and a new breadcrumb never lands without its state.
 //!
 //! Owns: `/state`, `/breadcrumb`, `/history`, `/health/*`. Must not: "fix" a record that does
 //! not decode (it is reported and left as it is), or write with any session other than the one
@@ -30,10 +30,7 @@ const HISTORY_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(
 const WATCH_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(100);
 const WATCH_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Wall time in ms since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+pub use crate::wall_clock::now_ms;
 
 /// `ReadState{op, gen}` → `StateRead{op, ..}`.
 pub(super) async fn read(shared: Arc<Shared>, op: OpId, gen: SessionGen) {

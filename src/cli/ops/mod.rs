@@ -8,7 +8,7 @@
 //!   it (see `switchover`, which adds exit code 4: accepted but not completed).
 //!
 //! Each finds the API with `--admin URL`, or from `admin.listen` of `-c FILE` (0.0.0.0 and [::]
-//! mean 127.0.0.1), else the default `http://127.0.0.1:9123`. `--json` prints the daemon's JSON
+//! mean 127.0.0.1; https when the config sets TLS), else the default `http://127.0.0.1:9123`. `--json` prints the daemon's JSON
 //! itself (re-indented, keys in its order) instead of the table.
 //!
 //! Exit codes, the same for every command (scripts rely on them, so they MUST stay distinct):
@@ -31,12 +31,14 @@ mod switchover;
 pub use switchover::{switchover, SwitchoverArgs};
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use client::Reply;
+
+use crate::wall_clock::now_ms;
 
 /// Exit code: the daemon answered 4xx (its reason is printed).
 pub const EXIT_REFUSED: i32 = super::EXIT_REFUSED;
@@ -200,10 +202,6 @@ async fn exchange(
 fn emit(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 fn positive_duration(s: &str) -> Result<Duration, String> {
