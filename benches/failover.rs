@@ -95,13 +95,7 @@ fn run_once(s: Scenario) -> (u64, Option<u64>) {
     (active_ms - fault_ms, detect.map(|d| active_ms.saturating_sub(d)))
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+use support::stats::percentile;
 
 fn fmt_s(ms: u64) -> String {
     format!("{:.2}s", ms as f64 / 1000.0)

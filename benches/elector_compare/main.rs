@@ -21,18 +21,18 @@ mod measure;
 mod report;
 mod sides;
 
-use measure::{wait_first_active, wait_until_or};
+use measure::wait_first_active;
 use report::{idle_jvm_rss_kb, mib, rss_kb, secs, summarize, Summary};
 use sides::{run_embedded, run_rmfc, EmbeddedSide};
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmfc::sim::events::{now_ms, SimEventKind};
-use support::cluster::{Cluster, ClusterOptions, Host, Placement, Zk};
+use support::cluster::{Cluster, ClusterOptions, Placement, Zk};
 use support::hadoop::ElectorRm;
 use support::netns::{NetHost, NetLab};
-use support::wait::wait_for;
+use support::wait::{poll_until, wait_for};
 use support::zk::{ZkEnsemble, ZkServer};
 
 /// How long a side may take to elect a new active before the run counts as "no failover".
@@ -113,7 +113,7 @@ fn main() {
             // Another test run may hold the lab's lock for a while; wait for it, then give up
             // on this scenario only (RMFC_BENCH_LAB_WAIT seconds, default 1800).
             let wait = std::env::var("RMFC_BENCH_LAB_WAIT").ok().and_then(|v| v.parse().ok()).unwrap_or(1800);
-            lab = wait_until_or(Duration::from_secs(wait), || match NetLab::create() {
+            lab = poll_until(Duration::from_secs(wait), || match NetLab::create() {
                 Ok(l) => Some(l),
                 Err(e) => {
                     eprintln!("elector_compare: netns lab not available yet: {e}");

@@ -66,31 +66,21 @@ pub(super) fn run_fault(s: Scenario, side: &mut dyn Side, partition: &mut dyn Fn
                 Scenario::Hang => side.stop_rm(first),
                 _ => partition(first, true),
             }
-            let promoted = (|| {
-                let start = Instant::now();
-                while start.elapsed() < FAILOVER_DEADLINE {
-                    if let Some(t) = first_active_since(side, other, fault) {
-                        return Some(t);
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                None
-            })();
+            let promoted = poll_until(FAILOVER_DEADLINE, || first_active_since(side, other, fault));
             sample.metric_ms = promoted.map(|t| t.saturating_sub(fault));
             match s {
                 Scenario::Hang => {
                     // What the frozen RM does when it runs again.
                     let resumed = now_ms();
                     side.cont_rm(first);
-                    let demoted =
-                        wait_until_or(Duration::from_secs(30), || first_not_active_since(side, first, resumed));
+                    let demoted = poll_until(Duration::from_secs(30), || first_not_active_since(side, first, resumed));
                     sample.old_demoted_ms = demoted.map(|t| t.saturating_sub(resumed));
                     let end = demoted.unwrap_or_else(now_ms);
                     sample.both_active_ms = coverage(side, fault, end).1;
                 }
                 Scenario::Partition => {
                     // The cut-off RM demotes itself (or is fenced) at some point, or never.
-                    let demoted = wait_until_or(Duration::from_secs(40), || first_not_active_since(side, first, fault));
+                    let demoted = poll_until(Duration::from_secs(40), || first_not_active_since(side, first, fault));
                     sample.old_demoted_ms = demoted.map(|t| t.saturating_sub(fault));
                     let end = demoted.unwrap_or_else(now_ms);
                     sample.both_active_ms = coverage(side, fault, end).1;
@@ -113,7 +103,7 @@ pub(super) fn run_fault(s: Scenario, side: &mut dyn Side, partition: &mut dyn Fn
             let demoted = first_not_active_since(side, first, fault);
             sample.old_demoted_ms = demoted.map(|t| t.saturating_sub(fault));
             // Wait for an active RM after the restart (at once if one stayed active throughout).
-            let back = wait_until_or(FAILOVER_DEADLINE, || {
+            let back = poll_until(FAILOVER_DEADLINE, || {
                 (0..2).find(|i| current(&side.states(*i)) == Some("active")).map(|_| now_ms())
             });
             let reactivated = (0..2).filter_map(|i| first_active_since(side, i, fault)).min();
@@ -126,17 +116,4 @@ pub(super) fn run_fault(s: Scenario, side: &mut dyn Side, partition: &mut dyn Fn
         }
     }
     sample
-}
-
-pub(super) fn wait_until_or<T>(deadline: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if start.elapsed() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

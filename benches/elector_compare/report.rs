@@ -4,12 +4,9 @@ use super::*;
 
 // ---- report ----
 
+/// The percentile, `None` without samples.
 pub(super) fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    (!sorted.is_empty()).then(|| support::stats::percentile(sorted, p))
 }
 
 pub(super) fn secs(ms: Option<u64>) -> String {

@@ -110,10 +110,6 @@ pub(super) fn make_hosts(lab: &mut NetLab, tag: &str) -> Hosts {
     }
 }
 
-pub(super) fn host_of(h: &NetHost) -> Host {
-    Host { ip: h.ip(), netns: Some(h.netns().to_string()) }
-}
-
 pub(super) fn cut(hosts: &mut Hosts, i: usize, on: bool) {
     let zk_ips: Vec<_> = hosts.zk.iter().map(NetHost::ip).collect();
     if on {
@@ -125,9 +121,10 @@ pub(super) fn cut(hosts: &mut Hosts, i: usize, on: bool) {
 
 pub(super) fn run_rmfc(s: Scenario, lab: &mut Option<NetLab>, tag: &str) -> Sample {
     let mut hosts = (s == Scenario::Partition).then(|| make_hosts(lab.as_mut().expect("lab"), tag));
-    let placement = hosts
-        .as_ref()
-        .map(|h| Placement { rms: h.rms.iter().map(host_of).collect(), zk: h.zk.iter().map(host_of).collect() });
+    let placement = hosts.as_ref().map(|h| Placement {
+        rms: h.rms.iter().map(NetHost::host).collect(),
+        zk: h.zk.iter().map(NetHost::host).collect(),
+    });
     let ensemble = matches!(s, Scenario::Partition | Scenario::QuorumLoss);
     let c = Cluster::start(ClusterOptions { rms: 2, default_timings: true, ensemble, placement, ..Default::default() });
     let mut side = RmfcSide { c };
@@ -142,7 +139,7 @@ pub(super) fn run_embedded(s: Scenario, lab: &mut Option<NetLab>, tag: &str) -> 
     let mut hosts = (s == Scenario::Partition).then(|| make_hosts(lab.as_mut().expect("lab"), tag));
     let ensemble = match (&hosts, s) {
         (Some(h), _) => {
-            Some(ZkEnsemble::builder().tick_time(500).hosts(h.zk.iter().map(host_of).collect()).start_ensemble(3))
+            Some(ZkEnsemble::builder().tick_time(500).hosts(h.zk.iter().map(NetHost::host).collect()).start_ensemble(3))
         }
         (None, Scenario::QuorumLoss) => Some(ZkEnsemble::builder().tick_time(500).start_ensemble(3)),
         _ => None,

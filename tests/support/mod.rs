@@ -10,6 +10,7 @@ pub mod hadoop;
 pub mod netns;
 pub mod procs;
 pub mod sim;
+pub mod stats;
 pub mod torture;
 pub mod wait;
 pub mod zk;

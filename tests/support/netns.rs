@@ -21,6 +21,8 @@
 use std::net::Ipv4Addr;
 use std::process::Command;
 
+use super::zk::ZkHost;
+
 /// Name prefix of everything this module creates (interface names are limited to 15 bytes).
 pub const PREFIX: &str = "rmfct-";
 const BRIDGE: &str = "rmfct-br0";
@@ -128,6 +130,11 @@ impl NetHost {
     /// The namespace name (for `ip netns exec`).
     pub fn netns(&self) -> &str {
         &self.ns
+    }
+
+    /// Where a process on this host runs, for `cluster::Placement` and `ZkBuilder::hosts`.
+    pub fn host(&self) -> ZkHost {
+        ZkHost { ip: self.ip, netns: Some(self.ns.clone()) }
     }
 
     /// A `Command` that runs `program` inside this host (`ip netns exec` execs it, so the child's

@@ -18,9 +18,10 @@ use serde_json::Value;
 
 use super::report::{RunRecord, Span};
 use super::schedule::{Fault, OperatorOp, Step};
-use crate::support::cluster::{Cluster, ClusterOptions, Host, Placement, Zk};
+use crate::support::cluster::{Cluster, ClusterOptions, Placement, Zk};
 use crate::support::netns::{self, NetHost, NetLab};
 use crate::support::procs::{http_get, http_with_headers};
+use crate::support::wait::{poll_until, wait_for};
 use crate::support::zk::ZkEnsemble;
 
 type OpCounts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
@@ -56,10 +57,6 @@ fn make_hosts() -> Result<(NetLab, Vec<NetHost>, Vec<NetHost>), String> {
     Ok((lab, rm_hosts, zk_hosts))
 }
 
-fn host_of(h: &NetHost) -> Host {
-    Host { ip: h.ip(), netns: Some(h.netns().to_string()) }
-}
-
 impl Torture {
     /// Builds the cluster and waits for its first ACTIVE RM.
     pub fn setup(seed: u64, fault_secs: u64) -> Torture {
@@ -83,8 +80,8 @@ impl Torture {
             }
         };
         let placement = lab.as_ref().map(|_| Placement {
-            rms: rm_hosts.iter().map(host_of).collect(),
-            zk: zk_hosts.iter().map(host_of).collect(),
+            rms: rm_hosts.iter().map(NetHost::host).collect(),
+            zk: zk_hosts.iter().map(NetHost::host).collect(),
         });
         let netns = placement.is_some();
         let cluster = Cluster::start(ClusterOptions {
@@ -110,7 +107,7 @@ impl Torture {
             controller_stopped: vec![false; 3],
             t0,
         };
-        let first = crate::support::wait::wait_for("a first ACTIVE RM", Duration::from_secs(90), || me.active_rm());
+        let first = wait_for("a first ACTIVE RM", Duration::from_secs(90), || me.active_rm());
         me.record.started_ms = now_ms();
         me.log(&format!("cluster up, rm{} ACTIVE", first + 1));
         me
@@ -359,15 +356,7 @@ impl Torture {
             let _ = h.join();
         }
         let healed = Instant::now();
-        let found = loop {
-            if let Some(i) = self.active_rm() {
-                break Some(i);
-            }
-            if healed.elapsed() > deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let found = poll_until(deadline, || self.active_rm());
         let took = healed.elapsed();
         match found {
             Some(i) => self.log(&format!("final: rm{} ACTIVE {took:?} after the final heal", i + 1)),

@@ -55,13 +55,7 @@ pub fn total(v: &[Iv]) -> u64 {
 }
 
 /// Nearest-rank percentile of `sorted` (ascending); 0 when empty.
-pub fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+pub use crate::support::stats::percentile;
 
 /// Promotions (`outcome == "active"`) in the order they were journaled, whose epoch is not
 /// greater than the one before: each is a violation of "epochs strictly increase".
