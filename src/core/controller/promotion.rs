@@ -212,9 +212,10 @@ impl Controller {
             leader_znode: Some(own_znode.clone()),
             since_ms: snap.read_at_ms,
             recent_failovers_ms: recent,
-            // Operator records survive a promotion; our own switchover is complete with it.
+            // The pause survives a promotion. A switchover pending on this read is ours (on_state_read
+            // stood aside from or abandoned any other): it is complete with this write.
             pause: snap.state.pause.clone(),
-            switchover: if manual.is_some() { None } else { snap.state.switchover.clone() },
+            switchover: None,
         };
         let journal = Box::new(Journal {
             trigger,

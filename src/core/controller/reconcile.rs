@@ -136,6 +136,8 @@ impl Controller {
                 let epoch = *epoch;
                 self.drift_corrections += 1;
                 self.role = Role::Follower;
+                // Whatever the active leader had in flight (a re-check, a hand-over) is moot.
+                self.step = None;
                 out.push(ann(
                     K::DriftCorrected,
                     epoch,
