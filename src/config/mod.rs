@@ -17,6 +17,7 @@
 mod budget;
 mod lint;
 mod raw;
+pub mod security;
 mod syntax;
 mod validate;
 pub mod yarn_site;
@@ -34,6 +35,7 @@ pub use budget::{
     effective_session_timeout, FailureKind, KindBudget, TimingBudget, DISCONNECT_DETECT_DEN, DISCONNECT_DETECT_NUM,
 };
 pub use lint::Warning;
+pub use security::{Authentication, KerberosConfig, Qop, SecurityConfig};
 
 use crate::hadoop_ipc::RequestSource;
 
@@ -61,6 +63,8 @@ pub struct Config {
     pub failover: FailoverConfig,
     pub admin: AdminConfig,
     pub logging: LoggingConfig,
+    /// How rmfc authenticates to the RMs' admin ports (`security`).
+    pub security: SecurityConfig,
 }
 
 /// Where one RM listens.

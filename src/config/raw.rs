@@ -28,6 +28,7 @@ pub(super) struct RawConfig {
     pub failover: Option<RawFailover>,
     pub admin: Option<RawAdmin>,
     pub logging: Option<RawLogging>,
+    pub security: Option<super::security::RawSecurity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,7 +211,7 @@ mod tests {
     fn serde_refusals_name_the_full_path_and_position() {
         let cases: &[(&str, &str)] = &[
             ("health:\n  intervall: 1s\n", "health.intervall: unknown key (known keys here: interval, timeout, rest, hung_after, unhealthy_after, user) (line 2, column 3)"),
-            ("bogus: 1\n", "bogus: unknown key (known keys here: cluster_id, rm_id, resource_managers, zookeeper, health, transition, fencing, failover, admin, logging) (line 1, column 1)"),
+            ("bogus: 1\n", "bogus: unknown key (known keys here: cluster_id, rm_id, resource_managers, zookeeper, health, transition, fencing, failover, admin, logging, security) (line 1, column 1)"),
             ("resource_managers:\n  rm1: {admin_adress: a:1}\n", "resource_managers.rm1.admin_adress: unknown key (known keys here: admin_address, web_address)"),
             ("fencing:\n  methods:\n    - type: shell\n    - type: http\n      uri: x\n", "fencing.methods[1].uri: unknown key"),
             ("health:\n  hung_after: -1\n", "health.hung_after: invalid type: integer `-1`, expected a whole number from 0 to 4294967295"),

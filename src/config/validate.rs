@@ -107,6 +107,11 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     let failover = failover(&mut c, raw.failover.unwrap_or_default());
     let admin = admin(&mut c, raw.admin.unwrap_or_default());
     let logging = LoggingConfig { format: raw.logging.and_then(|l| l.format).unwrap_or_default() };
+    let rm_hosts: Vec<(String, String)> = resource_managers
+        .iter()
+        .filter_map(|(id, e)| syntax::host_port(&e.admin_address).ok().map(|(h, _)| (id.clone(), h.to_string())))
+        .collect();
+    let security = security::validate(raw.security, &rm_hosts, &mut c.problems);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -122,6 +127,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         failover,
         admin,
         logging,
+        security,
     })
 }
 
