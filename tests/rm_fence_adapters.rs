@@ -118,7 +118,7 @@ impl Fencer {
             user: None,
             methods,
             store_zk_connect: zk.into(),
-            store_zk_digest: None,
+            store_zk_security: Default::default(),
         };
         let rt = runtime();
         let (tx, rx) = unbounded_channel();

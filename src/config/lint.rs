@@ -26,7 +26,7 @@ impl std::fmt::Display for Warning {
     }
 }
 
-fn warn(out: &mut Vec<Warning>, key: impl Into<String>, message: impl Into<String>) {
+pub(super) fn warn(out: &mut Vec<Warning>, key: impl Into<String>, message: impl Into<String>) {
     out.push(Warning { key: key.into(), message: message.into() });
 }
 
@@ -148,6 +148,7 @@ pub(super) fn lint(cfg: &Config) -> Vec<Warning> {
             ),
         );
     }
+    super::zk_lint::lint(cfg, &mut out);
     out
 }
 
@@ -190,15 +191,7 @@ fn fencing(cfg: &Config, out: &mut Vec<Warning>) {
 /// host than the daemon. Secrets are never printed.
 pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
     let mut out = Vec::new();
-    if let Some(auth) = &cfg.zookeeper.auth {
-        let key = "zookeeper.auth.digest_file";
-        if let Some(text) = secret_file(&mut out, key, &auth.digest_file) {
-            let line = text.trim();
-            if !line.split_once(':').is_some_and(|(u, p)| !u.is_empty() && !p.is_empty()) {
-                warn(&mut out, key, format!("{}: does not hold user:password", auth.digest_file.display()));
-            }
-        }
-    }
+    super::zk_lint::check_files(cfg, &mut out);
     if let Some(token) = &cfg.admin.token_file {
         let key = "admin.token_file";
         if secret_file(&mut out, key, token).is_some_and(|t| t.trim().is_empty()) {
@@ -230,7 +223,7 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
 }
 
 /// Reads a secret file for checks; warns when it is missing, unreadable or readable by anyone.
-fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String> {
+pub(super) fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String> {
     match std::fs::read_to_string(path) {
         Err(e) => {
             warn(out, key, format!("{}: {e} (the daemon needs to read it)", path.display()));
@@ -246,13 +239,13 @@ fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String>
 }
 
 #[cfg(unix)]
-fn world_readable(path: &Path) -> bool {
+pub(super) fn world_readable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
 #[cfg(not(unix))]
-fn world_readable(_: &Path) -> bool {
+pub(super) fn world_readable(_: &Path) -> bool {
     false
 }
 
@@ -366,7 +359,7 @@ mod tests {
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         let mut c = minimal();
-        c.zookeeper.auth = Some(crate::config::ZkAuth { digest_file: digest });
+        c.zookeeper.auth = Some(crate::config::ZkAuth { digest_file: Some(digest), sasl: None });
         c.admin.token_file = Some(token);
         c.fencing.methods = vec![
             FenceMethod::Shell { command: format!("{} --now", script.display()), timeout: s(1) },
