@@ -167,6 +167,14 @@ pub(super) fn validate(
     let mut fail = |path: &str, reason: String| problems.push(Problem { path: path.to_string(), reason });
     let raw = raw.unwrap_or_default();
     let authentication = raw.authentication.unwrap_or_default();
+    if authentication == Authentication::Kerberos && !cfg!(feature = "kerberos") {
+        fail(
+            "security.authentication",
+            "kerberos needs an rmfc built with the `kerberos` feature (cargo build --features kerberos; the .deb \
+             is built with it)"
+                .into(),
+        );
+    }
     if authentication == Authentication::Simple {
         for (key, given) in [
             ("principal", raw.principal.is_some()),
