@@ -78,9 +78,22 @@ pub enum SaslError {
 }
 
 /// What to send next, or the end of the exchange.
+#[derive(Debug)]
 pub enum SaslStep {
     Send(RpcSaslProto),
     Established(Established),
+}
+
+impl std::fmt::Debug for Established {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Established").field("qop", &self.qop).field("server_max", &self.server_max).finish()
+    }
+}
+
+impl std::fmt::Debug for dyn GssLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 /// The outcome of a successful exchange: the context and the protection chosen.

@@ -6,10 +6,13 @@
 use super::*;
 use crate::hadoop_ipc::frame::encode_frame;
 
+/// Every `wrap` call: (encrypt, plaintext).
+type WrapLog = std::sync::Arc<std::sync::Mutex<Vec<(bool, Vec<u8>)>>>;
+
 /// Fake context: `step(None)` gives `c1`; `step(Some(_))` completes. Wrap prefixes `I` or `P`.
 struct FakeCtx {
     complete: bool,
-    wrapped: std::sync::Arc<std::sync::Mutex<Vec<(bool, Vec<u8>)>>>,
+    wrapped: WrapLog,
 }
 
 impl GssContext for FakeCtx {
@@ -42,7 +45,7 @@ impl GssContext for FakeCtx {
 
 #[derive(Default)]
 struct FakeLogin {
-    wrapped: std::sync::Arc<std::sync::Mutex<Vec<(bool, Vec<u8>)>>>,
+    wrapped: WrapLog,
     targets: std::sync::Mutex<Vec<String>>,
 }
 
@@ -124,7 +127,7 @@ fn the_first_accepted_protection_the_server_offers_is_chosen() {
 #[test]
 fn refusals_name_what_the_server_offered() {
     let login = FakeLogin::default();
-    let no_common = run(&[Qop::Privacy], 1, &login).err().expect("must fail");
+    let no_common = run(&[Qop::Privacy], 1, &login).expect_err("must fail");
     assert_eq!(
         no_common,
         SaslError::NoCommonProtection { offered: "authentication".into(), accepted: "privacy".into() }
@@ -132,7 +135,7 @@ fn refusals_name_what_the_server_offered() {
     assert!(no_common.to_string().contains("security.rpc_protection"));
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).err().expect("must fail");
+    let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
     assert_eq!(simple, SaslError::ServerIsSimple, "no silent fall back to SIMPLE");
 
     let token_only = SaslAuth {
@@ -143,15 +146,14 @@ fn refusals_name_what_the_server_offered() {
         challenge: Some(b"nonce".to_vec()),
     };
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    let e = c.on_message(msg(SaslState::Negotiate, None, vec![token_only]), &login).err().expect("must fail");
+    let e = c.on_message(msg(SaslState::Negotiate, None, vec![token_only]), &login).expect_err("must fail");
     assert_eq!(e, SaslError::NoKerberos { offered: "TOKEN (DIGEST-MD5)".into() });
 
     let login = FakeLogin::default();
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
     let e = c
         .on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "rm2.example.com")]), &login)
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert_eq!(
         e,
         SaslError::WrongServerPrincipal {
@@ -168,28 +170,28 @@ fn out_of_order_server_messages_are_protocol_errors() {
     let negotiate = || msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]);
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    c.on_message(negotiate(), &login).ok().expect("initiate");
-    let early = c.on_message(msg(SaslState::Success, None, vec![]), &login).err().expect("must fail");
+    c.on_message(negotiate(), &login).expect("initiate");
+    let early = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(early, SaslError::Protocol(ref m) if m.contains("before the Kerberos context")), "{early}");
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    c.on_message(negotiate(), &login).ok().expect("initiate");
-    let no_token = c.on_message(msg(SaslState::Challenge, None, vec![]), &login).err().expect("must fail");
+    c.on_message(negotiate(), &login).expect("initiate");
+    let no_token = c.on_message(msg(SaslState::Challenge, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(no_token, SaslError::Protocol(ref m) if m.contains("no token")));
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    c.on_message(negotiate(), &login).ok().expect("initiate");
-    let gss = c.on_message(msg(SaslState::Challenge, Some(b"bad"), vec![]), &login).err().expect("must fail");
+    c.on_message(negotiate(), &login).expect("initiate");
+    let gss = c.on_message(msg(SaslState::Challenge, Some(b"bad"), vec![]), &login).expect_err("must fail");
     assert_eq!(gss, SaslError::Gss("Server not found in Kerberos database".into()));
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    let wrap_first = c.on_message(msg(SaslState::Wrap, Some(b"x"), vec![]), &login).err().expect("must fail");
+    let wrap_first = c.on_message(msg(SaslState::Wrap, Some(b"x"), vec![]), &login).expect_err("must fail");
     assert!(matches!(wrap_first, SaslError::Protocol(_)));
 
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
-    c.on_message(negotiate(), &login).ok().expect("initiate");
-    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).ok().expect("response");
-    let short = c.on_message(msg(SaslState::Challenge, Some(b"I\x01"), vec![]), &login).err().expect("must fail");
+    c.on_message(negotiate(), &login).expect("initiate");
+    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).expect("response");
+    let short = c.on_message(msg(SaslState::Challenge, Some(b"I\x01"), vec![]), &login).expect_err("must fail");
     assert!(matches!(short, SaslError::Protocol(ref m) if m.contains("offer of 1 bytes")), "{short}");
 }
 
@@ -235,9 +237,9 @@ fn privacy_encrypts_and_integrity_signs_every_byte_sent() {
 fn large_writes_are_cut_to_the_servers_buffer() {
     let login = FakeLogin::default();
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Integrity]);
-    c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), &login).ok().unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).ok().unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(&offer(2, 1024)), vec![]), &login).ok().unwrap();
+    c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), &login).unwrap();
+    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).unwrap();
+    c.on_message(msg(SaslState::Challenge, Some(&offer(2, 1024)), vec![]), &login).unwrap();
     let Ok(SaslStep::Established(est)) = c.on_message(msg(SaslState::Success, None, vec![]), &login) else {
         panic!("established")
     };

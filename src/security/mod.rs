@@ -116,12 +116,12 @@ mod tests {
     fn keytabs_are_checked_before_any_login() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.keytab");
-        let e = login_from_keytab("rmfc/h@R", &missing).err().expect("must fail");
+        let e = login_from_keytab("rmfc/h@R", &missing).expect_err("must fail");
         assert!(matches!(e, LoginError::KeytabUnreadable { .. }), "{e}");
         assert!(e.to_string().contains("missing.keytab"), "names the file: {e}");
         let text = dir.path().join("text.keytab");
         std::fs::write(&text, "not a keytab").unwrap();
-        let e = login_from_keytab("rmfc/h@R", &text).err().expect("must fail");
+        let e = login_from_keytab("rmfc/h@R", &text).expect_err("must fail");
         assert!(matches!(e, LoginError::NotAKeytab { .. }), "{e}");
     }
 }
