@@ -20,6 +20,7 @@ pub mod fence;
 pub mod hadoop_ipc;
 pub mod metrics;
 pub mod rm;
+pub mod security;
 pub mod signals;
 pub mod sim;
 pub mod wall_clock;

@@ -64,6 +64,7 @@ impl Rms {
             rest,
             request_source: RequestSource::User,
             user: None,
+            auth: rmfc::hadoop_ipc::ClientAuth::Simple,
             activate_timeout: Duration::from_secs(10),
             standby_timeout: Duration::from_secs(5),
         };
@@ -116,6 +117,7 @@ impl Fencer {
             graceful_timeout: Duration::from_secs(2),
             request_source: RequestSource::User,
             user: None,
+            auth: rmfc::hadoop_ipc::ClientAuth::Simple,
             methods,
             store_zk_connect: zk.into(),
             store_zk_security: Default::default(),

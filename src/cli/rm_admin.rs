@@ -7,7 +7,36 @@
 
 use std::time::Duration;
 
-use crate::hadoop_ipc::{HaClient, HaError, RequestSource};
+use crate::config::Qop;
+use crate::hadoop_ipc::{ClientAuth, HaClient, HaError, KerberosAuth, RequestSource};
+
+/// `--rpc-protection`'s value: one comma-separated list, as `hadoop.rpc.protection` is written.
+#[derive(Debug, Clone)]
+pub struct QopList(pub Vec<Qop>);
+
+fn parse_protection(s: &str) -> Result<QopList, String> {
+    Qop::parse_list(s).map(QopList)
+}
+
+/// SIMPLE, or Kerberos from the keytab or the ticket cache.
+fn client_auth(args: &RmAdminArgs) -> Result<ClientAuth, String> {
+    let Some(rm_principal) = &args.rm_principal else {
+        if args.principal.is_some() {
+            return Err("--principal and --keytab need --rm-principal (the RM's Kerberos principal)".into());
+        }
+        return Ok(ClientAuth::Simple);
+    };
+    let login = match (&args.principal, &args.keytab) {
+        (Some(p), Some(k)) => crate::security::login_from_keytab(p, k),
+        _ => crate::security::ticket_cache_login(None),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(ClientAuth::Kerberos(KerberosAuth {
+        server_principal: rm_principal.clone(),
+        accept: args.rpc_protection.0.clone(),
+        login,
+    }))
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RmAdminArgs {
@@ -22,8 +51,24 @@ pub struct RmAdminArgs {
     #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "20s")]
     pub timeout: Duration,
     /// Effective user sent to the RM (checked against yarn.admin.acl); default: the OS user.
+    /// SIMPLE auth only: with Kerberos the RM takes the user from the ticket.
     #[arg(long, global = true)]
     pub user: Option<String>,
+    /// Kerberos: the RM's principal (yarn.resourcemanager.principal, e.g. rm/_HOST@EXAMPLE.COM;
+    /// _HOST becomes the host of --address). Turns on SASL GSSAPI.
+    #[arg(long, global = true, value_name = "PRINCIPAL")]
+    pub rm_principal: Option<String>,
+    /// Kerberos: the protections accepted, in order of preference (hadoop.rpc.protection:
+    /// authentication, integrity, privacy, comma-separated).
+    #[arg(long, global = true, default_value = "authentication", value_parser = parse_protection)]
+    pub rpc_protection: QopList,
+    /// Kerberos: log in as this principal (with --keytab); without both, the ticket cache of
+    /// `kinit` is used.
+    #[arg(long, global = true, requires = "keytab", value_name = "PRINCIPAL")]
+    pub principal: Option<String>,
+    /// Kerberos: the keytab to log in from (with --principal).
+    #[arg(long, global = true, requires = "principal", value_name = "FILE")]
+    pub keytab: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub op: RmAdminOp,
 }
@@ -46,7 +91,14 @@ pub async fn run(args: RmAdminArgs) -> i32 {
         eprintln!("rmfc rm-admin: --address HOST:PORT is required");
         return 2;
     };
-    let mut client = HaClient::new(address, args.user.clone(), args.source);
+    let auth = match client_auth(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("rmfc rm-admin: {e}");
+            return super::EXIT_REFUSED;
+        }
+    };
+    let mut client = HaClient::with_auth(address, args.user.clone(), auth, args.source);
     let result = match args.op {
         RmAdminOp::GetServiceState => client.get_service_status(args.timeout).await.map(|s| match s.not_ready_reason {
             Some(reason) if !s.ready_to_become_active => println!("{} (not ready: {reason})", s.state),

@@ -167,6 +167,14 @@ pub(super) fn validate(
     let mut fail = |path: &str, reason: String| problems.push(Problem { path: path.to_string(), reason });
     let raw = raw.unwrap_or_default();
     let authentication = raw.authentication.unwrap_or_default();
+    if authentication == Authentication::Kerberos && !cfg!(feature = "kerberos") {
+        fail(
+            "security.authentication",
+            "kerberos needs an rmfc built with the `kerberos` feature (cargo build --features kerberos; the .deb \
+             is built with it)"
+                .into(),
+        );
+    }
     if authentication == Authentication::Simple {
         for (key, given) in [
             ("principal", raw.principal.is_some()),
@@ -245,6 +253,93 @@ pub(super) fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    const BASE: &str = "cluster_id: c\nrm_id: rm1\nzookeeper: { connect: 'zk:1' }\nresource_managers:\n  rm1: { admin_address: 'rm1.example.com:8033', web_address: 'http://rm1:8088' }\n  rm2: { admin_address: 'rm2.example.com:8033', web_address: 'http://rm2:8088' }\n";
+
+    fn load(security: &str) -> Result<Config, Vec<String>> {
+        Config::from_yaml_str(&format!("{BASE}{security}"))
+            .map_err(|e| e.problems().iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn simple_is_the_default_and_kerberos_keys_are_read_as_written() {
+        let c = load("").expect("valid");
+        assert_eq!(c.security, SecurityConfig::default());
+        assert_eq!(c.security.authentication, Authentication::Simple);
+        if !cfg!(feature = "kerberos") {
+            return;
+        }
+        let c = load(
+            "security:\n  authentication: kerberos\n  principal: rmfc/_HOST@EXAMPLE.COM\n  keytab: /etc/security/keytabs/rmfc.keytab\n  rm_principal: rm/_HOST@EXAMPLE.COM\n  rpc_protection: privacy,integrity\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.security.kerberos,
+            Some(KerberosConfig {
+                principal: "rmfc/_HOST@EXAMPLE.COM".into(),
+                keytab: "/etc/security/keytabs/rmfc.keytab".into(),
+                rm_principal: "rm/_HOST@EXAMPLE.COM".into(),
+                rpc_protection: vec![Qop::Privacy, Qop::Integrity],
+            })
+        );
+        let c =
+            load("security: { authentication: kerberos, principal: rmfc@R, keytab: /k, rm_principal: rm/_HOST@R }\n")
+                .expect("valid");
+        assert_eq!(c.security.kerberos.map(|k| k.rpc_protection), Some(vec![Qop::Authentication]), "Hadoop's default");
+    }
+
+    #[test]
+    fn bad_security_settings_name_their_key() {
+        let kerberos = "security:\n  authentication: kerberos\n";
+        let cases: Vec<(String, &str)> = vec![
+            (
+                "security: { authentication: ntlm }\n".into(),
+                "security.authentication: \"ntlm\" is not one of: simple, kerberos",
+            ),
+            (
+                "security: { keytab: /k }\n".into(),
+                "security.keytab: only means something with security.authentication: kerberos",
+            ),
+            (kerberos.into(), "security.principal: missing (required with security.authentication: kerberos)"),
+            (kerberos.into(), "security.keytab: missing"),
+            (kerberos.into(), "security.rm_principal: missing"),
+            (format!("{kerberos}  principal: rmfc\n"), "security.principal: \"rmfc\" has no @REALM"),
+            (format!("{kerberos}  keytab: rmfc.keytab\n"), "security.keytab: \"rmfc.keytab\" must be an absolute path"),
+            (
+                format!("{kerberos}  rpc_protection: auth-conf\n"),
+                "security.rpc_protection: \"auth-conf\" is not one of",
+            ),
+            (format!("{kerberos}  principal: ''\n"), "security.principal: must not be empty"),
+        ];
+        for (text, want) in cases {
+            let got = load(&text).expect_err("must be refused");
+            assert!(got.iter().any(|p| p.starts_with(want)), "for\n{text}\n got: {got:?}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn host_principals_need_rm_host_names_not_ips() {
+        let text = "cluster_id: c\nrm_id: rm1\nzookeeper: { connect: 'zk:1' }\nresource_managers:\n  rm1: { admin_address: '10.0.0.1:8033', web_address: 'http://rm1:8088' }\n  rm2: { admin_address: 'rm2:8033', web_address: 'http://rm2:8088' }\nsecurity: { authentication: kerberos, principal: rmfc@R, keytab: /k, rm_principal: rm/_HOST@R }\n";
+        let got: Vec<String> =
+            Config::from_yaml_str(text).expect_err("refused").problems().iter().map(ToString::to_string).collect();
+        assert!(
+            got.iter().any(|p| p.starts_with("resource_managers.rm1.admin_address: \"10.0.0.1\" is an IP address")),
+            "{got:?}"
+        );
+        assert!(!got.iter().any(|p| p.contains("rm2")), "rm2 names its host: {got:?}");
+    }
+
+    #[test]
+    fn kerberos_without_the_feature_is_refused_at_load() {
+        let got = load("security: { authentication: kerberos, principal: rmfc@R, keytab: /k, rm_principal: rm@R }\n");
+        if cfg!(feature = "kerberos") {
+            assert!(got.is_ok(), "{got:?}");
+        } else {
+            let got = got.expect_err("refused");
+            assert!(got.iter().any(|p| p.contains("`kerberos` feature")), "{got:?}");
+        }
+    }
 
     #[test]
     fn host_is_replaced_only_as_the_instance_of_a_three_part_principal() {

@@ -62,6 +62,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         worst_case_failover = ?budget.failover_worst,
         "rmfc starting"
     );
+    // The Kerberos login comes first: it sets the process's Kerberos environment, which the
+    // ZooKeeper client's GSSAPI reads too.
+    let auth = crate::security::rm_client_auth(&config)?;
+    if let crate::hadoop_ipc::ClientAuth::Kerberos(k) = &auth {
+        tracing::info!(login = %k.login.describe(), rm_principal = %k.server_principal, "Kerberos login done");
+    }
     let zk_access = wiring::zk_access(&config)?;
     tracing::info!(
         cluster = %config.cluster_id,
@@ -73,8 +79,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let adapters = Adapters {
         zk: ZkAdapter::new(wiring::zk_config(&config, &zk_access), tx.clone()),
-        rm: RmAdapter::new(wiring::rm_config(&config), tx.clone()),
-        fence: FenceAdapter::new(wiring::fence_config(&config, &zk_access), tx.clone()),
+        rm: RmAdapter::new(wiring::rm_config(&config, auth.clone()), tx.clone()),
+        fence: FenceAdapter::new(wiring::fence_config(&config, &zk_access, auth), tx.clone()),
     };
     let cluster = config.cluster_id.clone();
     let rm_id = config.rm_id.clone();

@@ -17,6 +17,7 @@ use crate::config::{Config, FenceMethod, ZkAcl, ZkAclEntry, ZkPerms, ZkSasl, ZkT
 use crate::core::budget::FailoverBudget;
 use crate::core::{CoreConfig, FenceMethodKind};
 use crate::fence::{FenceAdapterConfig, FenceMethodCfg};
+use crate::hadoop_ipc::ClientAuth;
 use crate::rm::{RmAdapterConfig, RmEndpointCfg};
 use crate::zk::{ZkAdapterConfig, ZkSaslAuth, ZkSecurity};
 
@@ -212,7 +213,7 @@ pub fn zk_config(c: &Config, access: &ZkAccess) -> ZkAdapterConfig {
     }
 }
 
-pub fn rm_config(c: &Config) -> RmAdapterConfig {
+pub fn rm_config(c: &Config, auth: ClientAuth) -> RmAdapterConfig {
     RmAdapterConfig {
         local_rm: c.rm_id.clone(),
         rms: endpoints(c),
@@ -220,18 +221,20 @@ pub fn rm_config(c: &Config) -> RmAdapterConfig {
         rest: c.health.rest,
         request_source: c.transition.request_source,
         user: c.health.user.clone(),
+        auth: auth.clone(),
         activate_timeout: c.transition.timeout,
         standby_timeout: c.fencing.graceful_timeout,
     }
 }
 
-pub fn fence_config(c: &Config, access: &ZkAccess) -> FenceAdapterConfig {
+pub fn fence_config(c: &Config, access: &ZkAccess, auth: ClientAuth) -> FenceAdapterConfig {
     FenceAdapterConfig {
         cluster_id: c.cluster_id.clone(),
         rms: endpoints(c),
         graceful_timeout: c.fencing.graceful_timeout,
         request_source: c.transition.request_source,
         user: c.health.user.clone(),
+        auth: auth.clone(),
         methods: c
             .fencing
             .methods

@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 use crate::core::io::FenceStep;
 use crate::core::{Action, Event};
-use crate::hadoop_ipc::{HaClient, RequestSource};
+use crate::hadoop_ipc::{ClientAuth, HaClient, RequestSource};
 use crate::rm::{describe_error, RmEndpointCfg};
 
 pub use store::DEFAULT_STORE_ROOT;
@@ -51,6 +51,8 @@ pub struct FenceAdapterConfig {
     pub request_source: RequestSource,
     /// IPC effective user; `None`: the OS user.
     pub user: Option<String>,
+    /// SIMPLE or Kerberos (`security.authentication`).
+    pub auth: ClientAuth,
     pub methods: Vec<FenceMethodCfg>,
     /// ZooKeeper holding the RM state store (usually the same ensemble as rmfc's).
     pub store_zk_connect: String,
@@ -150,7 +152,8 @@ impl FenceAdapter {
     /// `transitionToStandby` on the target, on a connection of its own.
     async fn graceful(&self, ep: &RmEndpointCfg) -> Result<(), String> {
         let cfg = &self.inner.cfg;
-        let mut client = HaClient::new(ep.admin_address.clone(), cfg.user.clone(), cfg.request_source);
+        let mut client =
+            HaClient::with_auth(ep.admin_address.clone(), cfg.user.clone(), cfg.auth.clone(), cfg.request_source);
         client.transition_to_standby(cfg.graceful_timeout).await.map_err(|e| e.to_string())
     }
 

@@ -3,9 +3,13 @@
 //! `Client` does), numbers calls, enforces a per-call deadline and reconnects on the next call
 //! after anything broke the connection.
 //!
+//! With Kerberos the connection first runs the SASL GSSAPI exchange (`sasl.rs`) and then sends
+//! everything, the connection context included, through the negotiated security layer.
+//!
 //! Owns: one TCP connection and its call ids. Must not: retry calls by itself (a transition is
 //! not idempotent from the caller's point of view) or interpret remote exceptions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message;
@@ -14,9 +18,46 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::error::{CallPhase, IpcError, RemoteException};
-use super::frame::{preamble, read_frame, FrameError, AUTH_NONE, DEFAULT_MAX_FRAME};
-use super::proto::RpcStatus;
-use super::wire::{self, Method, AUTHORIZATION_FAILED_CALL_ID};
+use super::frame::{preamble, read_frame, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
+use super::proto::{RpcSaslProto, RpcStatus};
+use super::sasl::{GssLogin, SaslClient, SaslError, SaslStep, SecureChannel};
+use super::wire::{self, Method, AUTHORIZATION_FAILED_CALL_ID, SASL_CALL_ID};
+use crate::config::security::resolve_host;
+use crate::config::Qop;
+
+/// How a client authenticates (`hadoop.security.authentication`).
+#[derive(Clone, Default)]
+pub enum ClientAuth {
+    /// SIMPLE: the server trusts [`ClientConfig::effective_user`].
+    #[default]
+    Simple,
+    /// SASL GSSAPI.
+    Kerberos(KerberosAuth),
+}
+
+/// Kerberos settings of a client.
+#[derive(Clone)]
+pub struct KerberosAuth {
+    /// The server's principal as configured (`yarn.resourcemanager.principal`, may hold `_HOST`).
+    pub server_principal: String,
+    /// Accepted protections, in order of preference (`hadoop.rpc.protection`).
+    pub accept: Vec<Qop>,
+    pub login: Arc<dyn GssLogin>,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientAuth::Simple => f.write_str("Simple"),
+            ClientAuth::Kerberos(k) => f
+                .debug_struct("Kerberos")
+                .field("server_principal", &k.server_principal)
+                .field("accept", &k.accept)
+                .field("login", &k.login.describe())
+                .finish(),
+        }
+    }
+}
 
 /// How a client connects and whom it claims to be.
 #[derive(Debug, Clone)]
@@ -25,6 +66,7 @@ pub struct ClientConfig {
     pub protocol: String,
     /// SIMPLE auth: the user the server trusts (checked against `yarn.admin.acl`).
     pub effective_user: String,
+    pub auth: ClientAuth,
     pub connect_timeout: Duration,
     /// Responses above this size are refused before allocation.
     pub max_response_len: u32,
@@ -35,10 +77,23 @@ impl ClientConfig {
         ClientConfig {
             protocol: protocol.to_string(),
             effective_user: os_user(),
+            auth: ClientAuth::Simple,
             connect_timeout: Duration::from_secs(5),
             max_response_len: DEFAULT_MAX_FRAME,
         }
     }
+}
+
+/// The host part of `HOST:PORT` (brackets of an IPv6 literal removed), for `_HOST`.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// One open connection: the socket and, with Kerberos, its security layer.
+struct Conn {
+    stream: TcpStream,
+    secure: Option<SecureChannel>,
 }
 
 /// The OS user running this process, as Hadoop's SIMPLE auth would report it.
@@ -55,7 +110,7 @@ pub struct IpcClient {
     cfg: ClientConfig,
     client_id: [u8; 16],
     next_call_id: i32,
-    conn: Option<TcpStream>,
+    conn: Option<Conn>,
 }
 
 impl IpcClient {
@@ -65,6 +120,12 @@ impl IpcClient {
 
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// Authenticates the next connection with `auth` (the current one, if any, is closed).
+    pub fn set_auth(&mut self, auth: ClientAuth) {
+        self.cfg.auth = auth;
+        self.conn = None;
     }
 
     /// Closes the connection; the next call opens a new one.
@@ -123,9 +184,25 @@ impl IpcClient {
                 Ok(Ok(s)) => s,
             };
             let _ = stream.set_nodelay(true);
-            self.conn = Some(stream);
-            out.extend_from_slice(&preamble(AUTH_NONE));
-            out.extend(wire::connection_context_frame(&self.client_id, &self.cfg.effective_user, &self.cfg.protocol));
+            let mut conn = Conn { stream, secure: None };
+            match &self.cfg.auth {
+                ClientAuth::Simple => {
+                    out.extend_from_slice(&preamble(AUTH_NONE));
+                    out.extend(wire::connection_context_frame(
+                        &self.client_id,
+                        Some(&self.cfg.effective_user),
+                        &self.cfg.protocol,
+                    ));
+                }
+                ClientAuth::Kerberos(k) => {
+                    *phase = CallPhase::Authenticate;
+                    let channel = authenticate(&mut conn.stream, &self.addr, k, self.cfg.max_response_len).await?;
+                    // The server takes the user from Kerberos: a name here would be a proxy-user request.
+                    out.extend(wire::connection_context_frame(&self.client_id, None, &self.cfg.protocol));
+                    conn.secure = Some(channel);
+                }
+            }
+            self.conn = Some(conn);
         }
         *phase = CallPhase::Call;
         let call_id = self.next_call_id;
@@ -134,9 +211,13 @@ impl IpcClient {
 
         let addr = self.addr.clone();
         let max = self.cfg.max_response_len;
-        let Some(stream) = self.conn.as_mut() else {
+        let Some(conn) = self.conn.as_mut() else {
             return Err(IpcError::Broken { addr, reason: "not connected".into() });
         };
+        if let Some(secure) = conn.secure.as_mut() {
+            out = secure.seal(&out).map_err(|e| IpcError::Auth { addr: addr.clone(), reason: e.to_string() })?;
+        }
+        let stream = &mut conn.stream;
         if let Err(e) = stream.write_all(&out).await {
             // A server that refuses the connection (e.g. it requires Kerberos) answers FATAL and
             // closes while we are still writing: its answer explains better than a broken pipe.
@@ -150,11 +231,17 @@ impl IpcClient {
             }
             return Err(IpcError::Broken { addr, reason: format!("write: {e}") });
         }
-        let frame = match read_frame(stream, max).await {
-            Ok(Some(f)) => f,
-            Ok(None) => return Err(IpcError::Broken { addr, reason: "connection closed by the server".into() }),
-            Err(FrameError::Io(e)) => return Err(IpcError::Broken { addr, reason: format!("read: {e}") }),
-            Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
+        let frame = match conn.secure.as_mut() {
+            None => read_plain(stream, &addr, max).await?,
+            Some(secure) => loop {
+                match secure.next_frame(max) {
+                    Ok(Some(f)) => break f,
+                    Ok(None) => {}
+                    Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
+                }
+                let raw = read_plain(stream, &addr, max).await?;
+                secure.receive(raw).map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
+            },
         };
         let resp = wire::decode_response(&frame)
             .map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
@@ -179,5 +266,77 @@ impl IpcClient {
             Ok(_) => Err(IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) }),
             Err(_) => Err(IpcError::Protocol { addr, reason: format!("unknown status {}", resp.header.status) }),
         }
+    }
+}
+
+/// One frame from the socket, errors in the IPC vocabulary.
+async fn read_plain(stream: &mut TcpStream, addr: &str, max: u32) -> Result<Vec<u8>, IpcError> {
+    match read_frame(stream, max).await {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(IpcError::Broken { addr: addr.to_string(), reason: "connection closed by the server".into() }),
+        Err(FrameError::Io(e)) => Err(IpcError::Broken { addr: addr.to_string(), reason: format!("read: {e}") }),
+        Err(e) => Err(IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() }),
+    }
+}
+
+/// Runs the SASL GSSAPI exchange on a fresh connection (preamble included) and returns its
+/// security layer. Every failure is an [`IpcError::Auth`] naming who we are and whom we expected.
+async fn authenticate(
+    stream: &mut TcpStream,
+    addr: &str,
+    k: &KerberosAuth,
+    max: u32,
+) -> Result<SecureChannel, IpcError> {
+    let expected = resolve_host(&k.server_principal, host_of(addr));
+    let auth_err = |e: SaslError| {
+        let reason = match e {
+            SaslError::Gss(_) => format!("{e} (as {}, to {expected})", k.login.describe()),
+            other => other.to_string(),
+        };
+        IpcError::Auth { addr: addr.to_string(), reason }
+    };
+    let mut first = preamble(AUTH_SASL).to_vec();
+    first.extend(wire::sasl_frame(&SaslClient::negotiate()));
+    write(stream, addr, &first).await?;
+    let mut sasl = SaslClient::new(&expected, &k.accept);
+    loop {
+        let frame = read_plain(stream, addr, max).await?;
+        let resp = wire::decode_response(&frame)
+            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() })?;
+        if resp.header.status != RpcStatus::Success as i32 {
+            let exception = RemoteException::from_header(&resp.header);
+            return Err(IpcError::Auth { addr: addr.to_string(), reason: format!("the server refused: {exception}") });
+        }
+        if resp.call_id() != SASL_CALL_ID {
+            return Err(IpcError::Protocol {
+                addr: addr.to_string(),
+                reason: format!("answer for call {} during the Kerberos negotiation", resp.call_id()),
+            });
+        }
+        let msg = <RpcSaslProto as prost::Message>::decode(resp.body.unwrap_or(&[]))
+            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: format!("SASL message: {e}") })?;
+        match sasl.on_message(msg, k.login.as_ref()).map_err(auth_err)? {
+            SaslStep::Send(m) => write(stream, addr, &wire::sasl_frame(&m)).await?,
+            SaslStep::Established(est) => return Ok(SecureChannel::new(est)),
+        }
+    }
+}
+
+async fn write(stream: &mut TcpStream, addr: &str, bytes: &[u8]) -> Result<(), IpcError> {
+    stream
+        .write_all(bytes)
+        .await
+        .map_err(|e| IpcError::Broken { addr: addr.to_string(), reason: format!("write: {e}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_is_the_address_without_its_port() {
+        assert_eq!(host_of("rm1.example.com:8033"), "rm1.example.com");
+        assert_eq!(host_of("[::1]:8033"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
     }
 }

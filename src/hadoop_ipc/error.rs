@@ -64,6 +64,8 @@ impl std::fmt::Display for RemoteException {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPhase {
     Connect,
+    /// The SASL (Kerberos) exchange of a new connection.
+    Authenticate,
     Call,
 }
 
@@ -71,6 +73,7 @@ impl std::fmt::Display for CallPhase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             CallPhase::Connect => "connecting",
+            CallPhase::Authenticate => "authenticating with Kerberos",
             CallPhase::Call => "waiting for the answer",
         })
     }
@@ -94,6 +97,9 @@ pub enum IpcError {
     /// The server's bytes were not valid Hadoop IPC.
     #[error("{addr}: malformed response: {reason}")]
     Protocol { addr: String, reason: String },
+    /// Kerberos authentication failed (ours or the server's refusal), before any call.
+    #[error("{addr}: Kerberos authentication failed: {reason}")]
+    Auth { addr: String, reason: String },
     /// The address could not be resolved or parsed.
     #[error("{addr}: {reason}")]
     BadAddress { addr: String, reason: String },

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::client::{ClientConfig, IpcClient};
+use super::client::{ClientAuth, ClientConfig, IpcClient};
 use super::error::{IpcError, RemoteException};
 use super::proto::*;
 use super::server::{CallContext, IpcService};
@@ -163,8 +163,15 @@ pub enum HaError {
     #[error("RM at {addr} does not serve HAServiceProtocol ({message}) — set yarn.resourcemanager.ha.enabled=true on that RM")]
     HaNotEnabled { addr: String, message: String },
     /// The RM requires Kerberos (SASL) and rmfc spoke SIMPLE.
-    #[error("RM at {addr} requires Kerberos: {message} — this build of rmfc speaks SIMPLE auth only")]
+    #[error(
+        "RM at {addr} requires Kerberos: {message} — set security.authentication: kerberos (with principal, \
+         keytab and rm_principal; `rmfc rm-admin --rm-principal`)"
+    )]
     KerberosRequired { addr: String, message: String },
+    /// Kerberos authentication to the RM failed: our login, the RM's principal, the protection,
+    /// or the RM's refusal; the reason names which.
+    #[error("RM at {addr}: Kerberos authentication failed: {reason}")]
+    AuthFailed { addr: String, reason: String },
     /// Any other exception the RM sent.
     #[error("RM at {addr}: {exception}")]
     Remote { addr: String, exception: RemoteException },
@@ -193,6 +200,7 @@ impl HaError {
             | IpcError::Protocol { addr, reason }
             | IpcError::BadAddress { addr, reason } => HaError::Unreachable { addr, reason },
             IpcError::Remote { addr, exception } => Self::from_remote(addr, exception),
+            IpcError::Auth { addr, reason } => HaError::AuthFailed { addr, reason },
         }
     }
 
@@ -228,6 +236,18 @@ impl HaClient {
             cfg.effective_user = u;
         }
         HaClient { ipc: IpcClient::new(addr, cfg), source }
+    }
+
+    /// As [`HaClient::new`], authenticating with `auth` (SIMPLE sends `effective_user`).
+    pub fn with_auth(
+        addr: impl Into<String>,
+        effective_user: Option<String>,
+        auth: ClientAuth,
+        source: RequestSource,
+    ) -> Self {
+        let mut client = HaClient::new(addr, effective_user, source);
+        client.ipc.set_auth(auth);
+        client
     }
 
     pub fn with_config(addr: impl Into<String>, cfg: ClientConfig, source: RequestSource) -> Self {

@@ -7,10 +7,14 @@
 pub mod client;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "kerberos")]
+pub mod gss;
 pub mod ha;
 pub mod proto;
+pub mod sasl;
 pub mod server;
 pub mod wire;
 
+pub use client::{ClientAuth, ClientConfig, KerberosAuth};
 pub use error::{IpcError, RemoteException};
 pub use ha::{HaClient, HaError, HaServer, HaService, HaState, HaStatus, RequestSource};

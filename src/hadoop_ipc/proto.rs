@@ -120,6 +120,24 @@ pub struct RpcSaslProto {
     pub state: i32,
     #[prost(bytes = "vec", optional, tag = "3")]
     pub token: Option<Vec<u8>>,
+    #[prost(message, repeated, tag = "4")]
+    pub auths: Vec<SaslAuth>,
+}
+
+/// `RpcSaslProto.SaslAuth`: one authentication method a server offers (or the one a client
+/// picks). For KERBEROS, `protocol`/`server_id` are the server principal's service and host.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SaslAuth {
+    #[prost(string, required, tag = "1")]
+    pub method: String,
+    #[prost(string, required, tag = "2")]
+    pub mechanism: String,
+    #[prost(string, optional, tag = "3")]
+    pub protocol: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub server_id: Option<String>,
+    #[prost(bytes = "vec", optional, tag = "5")]
+    pub challenge: Option<Vec<u8>>,
 }
 
 /// `HAServiceStateProto`.

@@ -255,7 +255,12 @@ impl ServerConn {
                 // simple auth (Server.buildNegotiateResponse).
                 Ok(m) if m.state == SaslState::Negotiate as i32 => {
                     self.sasl_pending = false;
-                    let ok = RpcSaslProto { version: None, state: SaslState::Success as i32, token: None };
+                    let ok = RpcSaslProto {
+                        version: None,
+                        state: SaslState::Success as i32,
+                        token: None,
+                        auths: Vec::new(),
+                    };
                     Inbound::Reply { bytes: wire::success_frame(SASL_CALL_ID, &[], -1, &ok), close: false }
                 }
                 Ok(_) => fatal(

@@ -30,10 +30,12 @@ fn request_header(call_id: i32, client_id: &[u8], retry_count: i32) -> RpcReques
     }
 }
 
-/// The connection context frame (call id -3), sent once right after the preamble.
-pub fn connection_context_frame(client_id: &[u8], effective_user: &str, protocol: &str) -> Vec<u8> {
+/// The connection context frame (call id -3), sent once right after the preamble (or the SASL
+/// exchange). `effective_user` is the SIMPLE user; with Kerberos it is left out.
+pub fn connection_context_frame(client_id: &[u8], effective_user: Option<&str>, protocol: &str) -> Vec<u8> {
     let ctx = IpcConnectionContextProto {
-        user_info: Some(UserInformationProto { effective_user: Some(effective_user.to_string()), real_user: None }),
+        user_info: effective_user
+            .map(|u| UserInformationProto { effective_user: Some(u.to_string()), real_user: None }),
         protocol: Some(protocol.to_string()),
     };
     encode_frame(&[&request_header(CONNECTION_CONTEXT_CALL_ID, client_id, -1), &ctx])
@@ -67,10 +69,14 @@ pub fn ping_frame(client_id: &[u8]) -> Vec<u8> {
     encode_frame(&[&request_header(PING_CALL_ID, client_id, -1)])
 }
 
-/// The first SASL message a client sends (empty client id, as `SaslRpcClient` does).
+/// A SASL message from the client (call id -33, empty client id, as `SaslRpcClient` sends it).
+pub fn sasl_frame(msg: &RpcSaslProto) -> Vec<u8> {
+    encode_frame(&[&request_header(SASL_CALL_ID, &[], -1), msg])
+}
+
+/// The first SASL message a client sends.
 pub fn sasl_negotiate_frame() -> Vec<u8> {
-    let sasl = RpcSaslProto { version: None, state: SaslState::Negotiate as i32, token: None };
-    encode_frame(&[&request_header(SASL_CALL_ID, &[], -1), &sasl])
+    sasl_frame(&RpcSaslProto { version: None, state: SaslState::Negotiate as i32, token: None, auths: Vec::new() })
 }
 
 fn response_header(call_id: i32, client_id: &[u8], retry_count: i32, status: RpcStatus) -> RpcResponseHeaderProto {

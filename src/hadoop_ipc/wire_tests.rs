@@ -36,7 +36,7 @@ fn golden_preamble_without_sasl() {
 fn golden_connection_context() {
     let expected = hex(r#"00 00 00 4c 1a 08 02 10 00 18 05 22 10 <id> 28 01
         30 12 06 0a 04 79 61 72 6e 1a 26 "org.apache.hadoop.ha.HAServiceProtocol""#);
-    assert_eq!(connection_context_frame(&CLIENT_ID, "yarn", HA_PROTOCOL), expected);
+    assert_eq!(connection_context_frame(&CLIENT_ID, Some("yarn"), HA_PROTOCOL), expected);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn response_call_id_minus_one_is_uint32_on_the_wire() {
 #[test]
 fn server_accepts_a_well_formed_call_after_the_context() {
     let mut conn = ServerConn::accept(&preamble(0)).expect("preamble accepted");
-    let ctx = connection_context_frame(&CLIENT_ID, "yarn", HA_PROTOCOL);
+    let ctx = connection_context_frame(&CLIENT_ID, Some("yarn"), HA_PROTOCOL);
     assert_eq!(conn.on_frame(&ctx[4..]), Inbound::Nothing);
     assert_eq!(conn.effective_user.as_deref(), Some("yarn"));
     let call = call_frame(7, &CLIENT_ID, ha("monitorHealth"), &EmptyProto {});
@@ -136,7 +136,7 @@ fn server_answers_sasl_negotiate_with_success_so_the_client_falls_back_to_simple
         }
         other => panic!("expected a SASL reply, got {other:?}"),
     }
-    let ctx = connection_context_frame(&CLIENT_ID, "yarn", HA_PROTOCOL);
+    let ctx = connection_context_frame(&CLIENT_ID, Some("yarn"), HA_PROTOCOL);
     assert_eq!(conn.on_frame(&ctx[4..]), Inbound::Nothing);
 }
 
@@ -155,7 +155,7 @@ fn server_refuses_wrong_version_and_unknown_auth_and_http() {
 
 fn established() -> ServerConn {
     let mut conn = ServerConn::accept(&preamble(0)).expect("preamble accepted");
-    let ctx = connection_context_frame(&CLIENT_ID, "yarn", HA_PROTOCOL);
+    let ctx = connection_context_frame(&CLIENT_ID, Some("yarn"), HA_PROTOCOL);
     assert_eq!(conn.on_frame(&ctx[4..]), Inbound::Nothing);
     conn
 }
@@ -216,7 +216,7 @@ proptest! {
     #[test]
     fn calls_round_trip(id in 0i32..i32::MAX, source in 0i32..3, user in "[a-z]{1,12}") {
         let mut conn = ServerConn::accept(&preamble(0)).expect("accepted");
-        let ctx = connection_context_frame(&CLIENT_ID, &user, HA_PROTOCOL);
+        let ctx = connection_context_frame(&CLIENT_ID, Some(&user), HA_PROTOCOL);
         prop_assert_eq!(conn.on_frame(&ctx[4..]), Inbound::Nothing);
         prop_assert_eq!(conn.effective_user.as_deref(), Some(user.as_str()));
         let req = TransitionRequestProto { req_info: HaStateChangeRequestInfoProto { req_source: source } };

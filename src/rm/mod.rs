@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::core::health::ProbeOutcome;
 use crate::core::io::TargetState;
 use crate::core::{Action, Event};
-use crate::hadoop_ipc::{HaClient, RequestSource};
+use crate::hadoop_ipc::{ClientAuth, HaClient, RequestSource};
 
 pub(crate) use rest::{describe_error, excerpt, read_capped};
 
@@ -50,6 +50,8 @@ pub struct RmAdapterConfig {
     pub request_source: RequestSource,
     /// IPC effective user (SIMPLE auth); `None`: the OS user.
     pub user: Option<String>,
+    /// SIMPLE or Kerberos (`security.authentication`).
+    pub auth: ClientAuth,
     /// `transitionToActive` deadline.
     pub activate_timeout: Duration,
     /// `transitionToStandby` deadline.
@@ -80,7 +82,15 @@ impl RmAdapter {
             .rms
             .iter()
             .map(|(id, ep)| {
-                (id.clone(), Mutex::new(HaClient::new(ep.admin_address.clone(), cfg.user.clone(), cfg.request_source)))
+                (
+                    id.clone(),
+                    Mutex::new(HaClient::with_auth(
+                        ep.admin_address.clone(),
+                        cfg.user.clone(),
+                        cfg.auth.clone(),
+                        cfg.request_source,
+                    )),
+                )
             })
             .collect();
         let http = rest::client().map_err(|e| format!("cannot build the HTTP client: {}", describe_error(&e)));
@@ -174,7 +184,8 @@ impl RmAdapter {
         };
         tracing::info!(rm, epoch, reason, call = name, addr = %ep.admin_address, ?timeout, "transition started");
         let started = Instant::now();
-        let mut client = HaClient::new(ep.admin_address.clone(), cfg.user.clone(), cfg.request_source);
+        let mut client =
+            HaClient::with_auth(ep.admin_address.clone(), cfg.user.clone(), cfg.auth.clone(), cfg.request_source);
         let result = match to {
             TargetState::Active => client.transition_to_active(timeout).await,
             TargetState::Standby => client.transition_to_standby(timeout).await,

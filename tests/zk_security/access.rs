@@ -40,7 +40,7 @@ pub fn adapter_config(cfg: &Config) -> ZkAdapterConfig {
 pub fn fence_adapter(cfg: &Config) -> (FenceAdapter, mpsc::UnboundedReceiver<Event>) {
     let access = wiring::zk_access(cfg).unwrap_or_else(|e| panic!("{e:#}"));
     let (tx, rx) = mpsc::unbounded_channel();
-    (FenceAdapter::new(wiring::fence_config(cfg, &access), tx), rx)
+    (FenceAdapter::new(wiring::fence_config(cfg, &access, Default::default()), tx), rx)
 }
 
 /// Writes `text` to `dir/name`, readable by its owner only (as a secret should be).

@@ -1,0 +1,127 @@
+//! rmfc's own Kerberos identity: the login from `security.keytab` that every Kerberos
+//! connection (the RMs' admin ports, ZooKeeper SASL GSSAPI) authenticates with.
+//!
+//! The login is MIT Kerberos' client-keytab mechanism: `KRB5_CLIENT_KTNAME` names the keytab
+//! and `KRB5CCNAME` a private in-memory ticket cache, so the GSSAPI library gets the first
+//! ticket from the keytab and renews it from there before it expires — no `kinit`, no cron,
+//! no ticket cache on disk for another process to steal. The same environment serves the
+//! ZooKeeper client's GSSAPI, which only knows default credentials.
+//!
+//! Owns: checking the keytab, setting that environment once at start-up, and the first login
+//! (so a bad keytab or principal is reported at start naming both). Must not: run after other
+//! threads may read the environment (it is called before any Kerberos or ZooKeeper work), or
+//! hold secrets itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::security::resolve_host;
+use crate::config::{Config, KerberosConfig};
+use crate::hadoop_ipc::sasl::GssLogin;
+use crate::hadoop_ipc::{ClientAuth, KerberosAuth};
+
+/// Why rmfc could not log in.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("security.keytab {}: cannot read it: {source}", path.display())]
+    KeytabUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("security.keytab {}: not a Kerberos keytab (it does not start with the keytab version bytes 05 01/05 02)", path.display())]
+    NotAKeytab { path: PathBuf },
+    #[error("Kerberos login as {principal} from keytab {} failed: {reason}", keytab.display())]
+    Failed { principal: String, keytab: PathBuf, reason: String },
+    #[error(
+        "security.authentication is kerberos but this rmfc was built without the `kerberos` feature \
+         (cargo build --features kerberos; the .deb is built with it)"
+    )]
+    NotBuiltIn,
+}
+
+/// The keytab format's first two bytes (MIT `krb5_kt` version 1 or 2).
+fn check_keytab(path: &Path) -> Result<(), LoginError> {
+    use std::io::Read;
+    let mut head = [0u8; 2];
+    let mut f =
+        std::fs::File::open(path).map_err(|source| LoginError::KeytabUnreadable { path: path.into(), source })?;
+    f.read_exact(&mut head).map_err(|_| LoginError::NotAKeytab { path: path.into() })?;
+    if head != [5, 1] && head != [5, 2] {
+        return Err(LoginError::NotAKeytab { path: path.into() });
+    }
+    Ok(())
+}
+
+/// rmfc's principal with `_HOST` replaced: the host of this daemon's own RM admin address (rmfc
+/// runs beside its RM, so that is this host's name as the cluster knows it).
+pub fn own_principal(config: &Config, k: &KerberosConfig) -> String {
+    let admin = &config.local_rm().admin_address;
+    let host = admin.rsplit_once(':').map(|(h, _)| h).unwrap_or(admin);
+    resolve_host(&k.principal, host.trim_start_matches('[').trim_end_matches(']'))
+}
+
+/// Logs in as `principal` from `keytab` for the rest of the process's life. MUST be called
+/// before other threads touch the Kerberos environment (start-up, before ZooKeeper connects).
+pub fn login_from_keytab(principal: &str, keytab: &Path) -> Result<Arc<dyn GssLogin>, LoginError> {
+    check_keytab(keytab)?;
+    login_impl(principal, keytab)
+}
+
+#[cfg(feature = "kerberos")]
+fn login_impl(principal: &str, keytab: &Path) -> Result<Arc<dyn GssLogin>, LoginError> {
+    use crate::hadoop_ipc::gss::MitKerberos;
+    let keytab_abs = std::fs::canonicalize(keytab).unwrap_or_else(|_| keytab.to_path_buf());
+    std::env::set_var("KRB5_CLIENT_KTNAME", format!("FILE:{}", keytab_abs.display()));
+    std::env::set_var("KRB5CCNAME", format!("MEMORY:rmfc-{}", std::process::id()));
+    let login = MitKerberos::new(Some(principal.to_string()), format!("keytab {}", keytab.display()));
+    login.check().map_err(|reason| LoginError::Failed {
+        principal: principal.to_string(),
+        keytab: keytab.to_path_buf(),
+        reason,
+    })?;
+    Ok(Arc::new(login))
+}
+
+#[cfg(not(feature = "kerberos"))]
+fn login_impl(_principal: &str, _keytab: &Path) -> Result<Arc<dyn GssLogin>, LoginError> {
+    Err(LoginError::NotBuiltIn)
+}
+
+/// Credentials of whoever ran `kinit` (the user's ticket cache), for `rmfc rm-admin` by hand.
+pub fn ticket_cache_login(principal: Option<String>) -> Result<Arc<dyn GssLogin>, LoginError> {
+    #[cfg(feature = "kerberos")]
+    {
+        Ok(Arc::new(crate::hadoop_ipc::gss::MitKerberos::new(principal, "the ticket cache (kinit)")))
+    }
+    #[cfg(not(feature = "kerberos"))]
+    {
+        let _ = principal;
+        Err(LoginError::NotBuiltIn)
+    }
+}
+
+/// How the daemon authenticates to the RMs: SIMPLE, or Kerberos after logging in from the keytab.
+pub fn rm_client_auth(config: &Config) -> Result<ClientAuth, LoginError> {
+    let Some(k) = &config.security.kerberos else { return Ok(ClientAuth::Simple) };
+    let login = login_from_keytab(&own_principal(config, k), &k.keytab)?;
+    Ok(ClientAuth::Kerberos(KerberosAuth {
+        server_principal: k.rm_principal.clone(),
+        accept: k.rpc_protection.clone(),
+        login,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keytabs_are_checked_before_any_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.keytab");
+        let e = login_from_keytab("rmfc/h@R", &missing).expect_err("must fail");
+        assert!(matches!(e, LoginError::KeytabUnreadable { .. }), "{e}");
+        assert!(e.to_string().contains("missing.keytab"), "names the file: {e}");
+        let text = dir.path().join("text.keytab");
+        std::fs::write(&text, "not a keytab").unwrap();
+        let e = login_from_keytab("rmfc/h@R", &text).expect_err("must fail");
+        assert!(matches!(e, LoginError::NotAKeytab { .. }), "{e}");
+    }
+}
