@@ -284,6 +284,14 @@ fn each_zookeeper_security_error_names_its_key() {
     } else {
         "zookeeper.auth.sasl.mechanism: gssapi needs an rmfc built with the cargo feature `kerberos`"
     };
+    // With security.authentication: kerberos, a build without the feature says so too.
+    let with_kerberos_problem = |p: &'static str| {
+        if cfg!(feature = "kerberos") {
+            vec![p]
+        } else {
+            vec![gssapi_needs, p, "security.authentication: kerberos needs an rmfc built with the `kerberos` feature"]
+        }
+    };
     let cases: Vec<(String, Vec<&str>)> = vec![
         ("  auth: {}".into(), vec!["zookeeper.auth: empty: set digest_file, sasl or both (or leave auth out)"]),
         ("  auth: { digest_file: '' }".into(), vec!["zookeeper.auth.digest_file: must not be empty"]),
@@ -325,19 +333,11 @@ fn each_zookeeper_security_error_names_its_key() {
         ),
         (
             format!("  auth: {{ sasl: {{ mechanism: gssapi, service: zookeeper/zk1 }} }}\n{KERBEROS}"),
-            vec![if cfg!(feature = "kerberos") {
-                "zookeeper.auth.sasl.service: \"zookeeper/zk1\" contains '/': give only the primary"
-            } else {
-                gssapi_needs
-            }],
+            with_kerberos_problem("zookeeper.auth.sasl.service: \"zookeeper/zk1\" contains '/': give only the primary"),
         ),
         (
             format!("  auth: {{ sasl: {{ mechanism: gssapi, hostname: 'zk 1' }} }}\n{KERBEROS}"),
-            vec![if cfg!(feature = "kerberos") {
-                "zookeeper.auth.sasl.hostname: \"zk 1\": ' ' cannot appear in a host name"
-            } else {
-                gssapi_needs
-            }],
+            with_kerberos_problem("zookeeper.auth.sasl.hostname: \"zk 1\": ' ' cannot appear in a host name"),
         ),
         ("  acl: ''".into(), vec!["zookeeper.acl: must not be empty (leave the key out instead)"]),
         ("  acl: 'sasl:rmfc:rwx'".into(), vec!["zookeeper.acl: invalid permission 'x' in \"sasl:rmfc:rwx\""]),
