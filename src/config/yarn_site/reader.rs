@@ -100,10 +100,16 @@ impl YarnSite {
     /// The value Hadoop would read with `getTrimmed`: `${var}` references to properties of these
     /// files expanded, then trimmed. References to anything else stay as written.
     pub(super) fn get(&self, key: &str) -> Option<Value> {
+        self.get_untrimmed(key).map(|v| Value { text: v.text.trim().to_string(), ..v })
+    }
+
+    /// The value Hadoop would read with plain `get`: expanded, white space kept. Access control
+    /// lists need it: their one space separates users from groups (`" hadoop"` is a group).
+    pub(super) fn get_untrimmed(&self, key: &str) -> Option<Value> {
         let raw = self.raw(key)?;
         let mut unresolved = BTreeSet::new();
         let text = self.expand(raw, 0, &mut vec![key.to_string()], &mut unresolved);
-        Some(Value { text: text.trim().to_string(), unresolved: unresolved.into_iter().collect() })
+        Some(Value { text, unresolved: unresolved.into_iter().collect() })
     }
 
     fn expand(&self, s: &str, depth: usize, stack: &mut Vec<String>, unresolved: &mut BTreeSet<String>) -> String {
