@@ -223,6 +223,17 @@ fn parse(text: &str) -> Result<Parsed, (usize, String)> {
         };
         if rest.starts_with("<!--") {
             pos = find_end("-->", "comment (<!-- without -->)")?;
+            // XML forbids "--" inside a comment, and Hadoop's parser enforces it: the daemon
+            // reading this file would not start.
+            let body = &text[lt + 4..pos - 3];
+            if let Some(at) = body.find("--").or_else(|| body.ends_with('-').then(|| body.len() - 1)) {
+                return Err((
+                    line_at(lt + 4 + at),
+                    "\"--\" inside a comment, which XML forbids (Hadoop's parser refuses the file): write it \
+                     otherwise"
+                        .into(),
+                ));
+            }
         } else if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
             let end = cdata.find("]]>").ok_or_else(|| (line_at(lt), "unterminated CDATA section".to_string()))?;
             collect(&mut open, &cdata[..end]);
@@ -543,6 +554,8 @@ mod tests {
             ("<configuration/>\n<configuration/>", 2, "a second top-level element"),
             ("junk <configuration/>", 1, "text outside"),
             ("<configuration>\n< x</configuration>", 2, "starts no tag"),
+            ("<configuration>\n<!-- run\n  rmfc --help -->\n</configuration>", 3, "\"--\" inside a comment"),
+            ("<configuration><!-- a dash at the end ---></configuration>", 1, "\"--\" inside a comment"),
         ] {
             let e = YarnSite::parse("f.xml", text).err().unwrap_or_else(|| panic!("accepted {text:?}"));
             assert_eq!((e.line, e.file.as_str()), (line, "f.xml"), "{text:?}: {e}");
