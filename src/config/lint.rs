@@ -26,7 +26,7 @@ impl std::fmt::Display for Warning {
     }
 }
 
-fn warn(out: &mut Vec<Warning>, key: impl Into<String>, message: impl Into<String>) {
+pub(super) fn warn(out: &mut Vec<Warning>, key: impl Into<String>, message: impl Into<String>) {
     out.push(Warning { key: key.into(), message: message.into() });
 }
 
@@ -148,6 +148,7 @@ pub(super) fn lint(cfg: &Config) -> Vec<Warning> {
             ),
         );
     }
+    super::security_lint::lint(cfg, &mut out);
     out
 }
 
@@ -226,6 +227,7 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
             Ok(_) => {}
         }
     }
+    super::security_lint::check_files(cfg, &mut out);
     out
 }
 
@@ -246,13 +248,13 @@ fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String>
 }
 
 #[cfg(unix)]
-fn world_readable(path: &Path) -> bool {
+pub(super) fn world_readable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
 #[cfg(not(unix))]
-fn world_readable(_: &Path) -> bool {
+pub(super) fn world_readable(_: &Path) -> bool {
     false
 }
 
