@@ -290,3 +290,140 @@ fn an_unreadable_or_broken_yarn_site_fails_naming_the_file() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("\nyarn-site: error: {broken}:3: </configuration> closes <property>\n")), "{out}");
 }
+
+// ---- --yarn-site on a Kerberized cluster ----
+
+#[test]
+#[cfg_attr(not(feature = "kerberos"), ignore = "a Kerberos config loads only with the kerberos feature")]
+fn the_kerberos_examples_load_and_fit_each_other() {
+    let cfg = deploy("rmfc-kerberos.yaml");
+    let (code, out, err) = check(&["check-config", "-c", &cfg]);
+    assert_eq!(code, 0, "deploy/rmfc-kerberos.yaml must load on its own:\nstdout:\n{out}\nstderr:\n{err}");
+
+    let (core, a, kerberos) =
+        (deploy("core-site-kerberos.xml"), deploy("yarn-site-mode-a.xml"), deploy("yarn-site-kerberos.xml"));
+    let (code, out, err) =
+        check(&["check-config", "-c", &cfg, "--yarn-site", &core, "--yarn-site", &a, "--yarn-site", &kerberos]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains(&format!("\nyarn-site.xml: {core}, {a}, {kerberos}\n")), "{out}");
+    assert!(out.contains("  no findings: the RM settings fit this config\n"), "{out}");
+}
+
+/// A Kerberized cluster's core-site.xml and yarn-site.xml (mode A), whose admin ACL leaves rmfc
+/// out and whose store ACL grants only SASL: the directory, then both files.
+fn kerberized_fixture() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = write(
+        &dir,
+        "core-site.xml",
+        "<configuration>
+  <property><name>hadoop.security.authentication</name><value>kerberos</value></property>
+  <property><name>hadoop.rpc.protection</name><value>privacy</value></property>
+</configuration>
+",
+    );
+    let text = std::fs::read_to_string(deploy("yarn-site-mode-a.xml")).unwrap();
+    let site = write(
+        &dir,
+        "yarn-site.xml",
+        &text.replace(
+            "</configuration>",
+            "  <property><name>yarn.resourcemanager.principal</name><value>rm/_HOST@EXAMPLE.COM</value></property>
+  <property><name>yarn.admin.acl</name><value>yarn hadoop</value></property>
+  <property><name>hadoop.zk.auth</name><value>digest:rm-store:s3cret</value></property>
+  <property><name>hadoop.zk.acl</name><value>sasl:rm:rwcda</value></property>
+</configuration>",
+        ),
+    );
+    (dir, core, site)
+}
+
+#[test]
+fn a_kerberized_cluster_refuses_a_simple_rmfc() {
+    let (dir, core, site) = kerberized_fixture();
+
+    // rmfc without Kerberos: the RMs refuse it (their access lists are moot until that is fixed),
+    // and, independently, it cannot read their store.
+    let simple = write(&dir, "simple.yaml", MATCHING);
+    let (code, out, err) = check(&["check-config", "-c", &simple, "--yarn-site", &core, "--yarn-site", &site]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("yarn-site: ")).collect();
+    assert_eq!(findings.len(), 2, "{out}");
+    assert!(findings[1].starts_with("yarn-site: error: hadoop.zk.acl=sasl:rm:rwcda "), "{out}");
+    assert_eq!(
+        findings[0],
+        format!(
+            "yarn-site: error: hadoop.security.authentication=kerberos (in {core}): the RMs accept only Kerberos (SASL \
+             GSSAPI) callers, but security.authentication is simple in {simple}, so every HA call would be refused \
+             (\"SIMPLE authentication is not enabled.  Available:[TOKEN, KERBEROS]\"); set security.authentication: \
+             kerberos in {simple}, with security.principal (rmfc's own, e.g. rmfc/_HOST@EXAMPLE.COM), \
+             security.keytab and security.rm_principal: rm/_HOST@EXAMPLE.COM (see deploy/rmfc-kerberos.yaml){}",
+            if cfg!(feature = "kerberos") { "" } else { "; and run an rmfc built with the kerberos feature (this one is not)" }
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+#[cfg_attr(not(feature = "kerberos"), ignore = "a Kerberos config loads only with the kerberos feature")]
+fn a_kerberized_cluster_tells_a_kerberos_rmfc_what_to_change() {
+    let (dir, core, site) = kerberized_fixture();
+    // rmfc with Kerberos, but the wrong RM principal and protection, an ACL without it and no
+    // credentials for the store.
+    let kerberos = write(
+        &dir,
+        "kerberos.yaml",
+        &format!(
+            "{MATCHING}security:
+  authentication: kerberos
+  principal: rmfc/_HOST@EXAMPLE.COM
+  keytab: /etc/security/keytabs/rmfc.service.keytab
+  rm_principal: yarn/_HOST@EXAMPLE.COM
+"
+        ),
+    );
+    let (code, out, err) = check(&["check-config", "-c", &kerberos, "--yarn-site", &core, "--yarn-site", &site]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("yarn-site: ")).collect();
+    let want = [
+        format!(
+            "yarn-site: error: yarn.resourcemanager.principal is rm/_HOST@EXAMPLE.COM (in {site}), but \
+             security.rm_principal is yarn/_HOST@EXAMPLE.COM in {kerberos}: for rm1 rmfc would expect \
+             yarn/rm1.example.com@EXAMPLE.COM where the RM logs in as rm/rm1.example.com@EXAMPLE.COM (and likewise \
+             for rm2), and rmfc refuses an RM that is not the principal it expects (the KDC may not even know \
+             yarn/rm1.example.com@EXAMPLE.COM), so every HA call would fail; set security.rm_principal: \
+             rm/_HOST@EXAMPLE.COM in {kerberos}"
+        ),
+        format!(
+            "yarn-site: error: hadoop.rpc.protection=privacy (in {core}): the RMs offer privacy, but rmfc accepts \
+             only authentication (security.rpc_protection in {kerberos}; authentication when not set), so no \
+             connection can agree on a protection and rmfc refuses every RM; set security.rpc_protection: privacy \
+             in {kerberos} (or add authentication to hadoop.rpc.protection in {core} on every RM)"
+        ),
+        format!(
+            "yarn-site: error: hadoop.zk.acl=sasl:rm:rwcda (in {site}) grants read on the RMs' store root only to \
+             sasl:rm:rwcda (the RMs authenticate to ZooKeeper as digest:rm-store by hadoop.zk.auth in {site}), and \
+             rmfc's ZooKeeper session has no credentials (zookeeper.auth is not set in {kerberos}): \
+             fencing.methods[0] (zk_state_store) in {kerberos} cannot read the store root's ACL (NoAuth), so no \
+             promotion could be confirmed fenced and rmfc would not fail over; add an entry for rmfc with read to \
+             hadoop.zk.acl in {site}, e.g. digest:rmfc:HASH:r (HASH from `java -cp zookeeper.jar \
+             org.apache.zookeeper.server.auth.DigestAuthenticationProvider USER:PASSWORD`), and set \
+             zookeeper.auth.digest_file in {kerberos} to a file holding rmfc:PASSWORD"
+        ),
+        format!(
+            "yarn-site: warning: yarn.admin.acl=\"yarn hadoop\" (in {site}) does not list rmfc, the user the RMs make \
+             of rmfc's principal rmfc/rm1.example.com@EXAMPLE.COM (security.principal in {kerberos}) under Hadoop's \
+             DEFAULT auth_to_local rule when EXAMPLE.COM is their default realm: unless rmfc is the user the RMs \
+             run as or a member of group hadoop, every HA call may be refused (AccessControlException); add rmfc to \
+             yarn.admin.acl in {site}"
+        ),
+    ];
+    assert_eq!(findings, want, "{out}");
+    assert!(!out.contains("s3cret"), "the ZooKeeper password is never shown:\n{out}");
+    assert_eq!(
+        err,
+        format!(
+            "rmfc check-config: the RM settings do not fit {kerberos}: 3 errors (the yarn-site: error: lines above)\n"
+        )
+    );
+}

@@ -26,9 +26,11 @@ pub struct CheckConfigArgs {
     /// Print the result as JSON on stdout instead of text (errors still go to stderr too).
     #[arg(long)]
     pub json: bool,
-    /// The RMs' yarn-site.xml: checks their HA mode, RM ids and addresses, state store and admin
-    /// ACL against the config. Repeat it to read core-site.xml first, as Hadoop does
-    /// (`--yarn-site core-site.xml --yarn-site yarn-site.xml`).
+    /// The RMs' yarn-site.xml: checks their HA mode, RM ids and addresses, state store (and its
+    /// ZooKeeper ACL), authentication (Kerberos: principal, protection) and access lists against
+    /// the config. Repeat it for the other files, in Hadoop's order: core-site.xml first (it
+    /// usually holds hadoop.security.* and hadoop.rpc.protection), hadoop-policy.xml last for the
+    /// service ACLs (`--yarn-site core-site.xml --yarn-site yarn-site.xml`).
     #[arg(long = "yarn-site", value_name = "FILE")]
     pub yarn_site: Vec<PathBuf>,
 }

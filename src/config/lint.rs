@@ -148,6 +148,7 @@ pub(super) fn lint(cfg: &Config) -> Vec<Warning> {
             ),
         );
     }
+    super::security_lint::lint(cfg, &mut out);
     super::zk_lint::lint(cfg, &mut out);
     out
 }
@@ -219,6 +220,7 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
             Ok(_) => {}
         }
     }
+    super::security_lint::check_files(cfg, &mut out);
     out
 }
 

@@ -18,6 +18,7 @@ mod budget;
 mod lint;
 mod raw;
 pub mod security;
+mod security_lint;
 mod syntax;
 mod validate;
 pub mod yarn_site;

@@ -7,9 +7,9 @@
 //! Owns: these judgments. Must not: refuse a config, print a secret, or warn about defaults.
 
 use super::lint::{secret_file, warn, world_readable, Warning};
-use super::security::{resolve_host, Authentication};
-use super::zk_security::{ZkAcl, ZkAclEntry, ZkPerms, ZkSasl, KNOWN_SCHEMES};
-use super::{syntax, Config};
+use super::security::Authentication;
+use super::zk_security::{sasl_identities, ZkAcl, ZkAclEntry, ZkPerms, ZkSasl, KNOWN_SCHEMES};
+use super::Config;
 
 pub(super) fn lint(cfg: &Config, out: &mut Vec<Warning>) {
     let zk = &cfg.zookeeper;
@@ -103,32 +103,9 @@ fn may_be_rmfc(cfg: &Config, e: &ZkAclEntry) -> bool {
         "world" => true,
         "auth" => auth.is_some() || cfg.zookeeper.tls.as_ref().is_some_and(|t| t.identity.is_some()),
         "digest" => auth.is_some_and(|a| a.digest_file.is_some()),
-        "sasl" => sasl_names(cfg).contains(&e.id),
+        "sasl" => sasl_identities(cfg).contains(&e.id),
         "x509" => cfg.zookeeper.tls.as_ref().is_some_and(|t| t.identity.is_some()),
         _ => true,
-    }
-}
-
-/// The ids a ZooKeeper server may give rmfc's SASL login: the DIGEST-MD5 user; for GSSAPI the
-/// principal (`_HOST` resolved) and the shortened forms ZooKeeper makes with
-/// `kerberos.removeHostFromPrincipal` / `removeRealmFromPrincipal`.
-fn sasl_names(cfg: &Config) -> Vec<String> {
-    match cfg.zookeeper.auth.as_ref().and_then(|a| a.sasl.as_ref()) {
-        Some(ZkSasl::DigestMd5 { username, .. }) => vec![username.clone()],
-        Some(ZkSasl::Gssapi { .. }) => {
-            let Some(k) = &cfg.security.kerberos else { return vec![] };
-            let host = syntax::host_port(&cfg.local_rm().admin_address).map(|(h, _)| h).unwrap_or_default();
-            let principal = resolve_host(&k.principal, &host);
-            let (name, realm) = principal.rsplit_once('@').unwrap_or((principal.as_str(), ""));
-            let primary = name.split('/').next().unwrap_or(name);
-            let mut names = vec![principal.clone(), name.to_string(), primary.to_string()];
-            if !realm.is_empty() {
-                names.push(format!("{primary}@{realm}"));
-            }
-            names.dedup();
-            names
-        }
-        None => vec![],
     }
 }
 
@@ -138,7 +115,7 @@ fn identities(cfg: &Config) -> Vec<String> {
         if a.digest_file.is_some() {
             out.push("digest:<user of zookeeper.auth.digest_file>".to_string());
         }
-        out.extend(sasl_names(cfg).into_iter().take(1).map(|n| format!("sasl:{n}")));
+        out.extend(sasl_identities(cfg).into_iter().take(1).map(|n| format!("sasl:{n}")));
     }
     if out.is_empty() {
         out.push("none: rmfc presents no credentials, only world:anyone applies".into());
@@ -147,7 +124,7 @@ fn identities(cfg: &Config) -> Vec<String> {
 }
 
 fn suggestion(cfg: &Config) -> String {
-    match sasl_names(cfg).first() {
+    match sasl_identities(cfg).first() {
         Some(n) => format!("sasl:{n}:rwcda"),
         None if cfg.zookeeper.auth.is_some() => "auth::rwcda".into(),
         None => "world:anyone:rwcda (or configure zookeeper.auth)".into(),
@@ -206,7 +183,9 @@ mod tests {
         Some(ZkAuth { digest_file: Some("/etc/rmfc/zk-digest".into()), sasl: None })
     }
 
+    /// A Kerberized rmfc as security_lint likes it (no REST probe: it has no SPNEGO).
     fn kerberos(c: &mut Config) {
+        c.health.rest = false;
         c.security.authentication = Authentication::Kerberos;
         c.security.kerberos = Some(KerberosConfig {
             principal: "rmfc/_HOST@EXAMPLE.COM".into(),

@@ -13,9 +13,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::security::Authentication;
+use super::security::{resolve_host, Authentication};
 use super::syntax;
 use super::validate::Check;
+use super::Config;
 
 /// Default `zookeeper.auth.sasl.service`: the primary of ZooKeeper's server principal
 /// (`zookeeper/<host>@REALM`), Java's `zookeeper.sasl.client.username`.
@@ -202,6 +203,30 @@ fn check_id(scheme: &str, id: &str) -> Result<(), String> {
         }
         "sasl" | "x509" if id.is_empty() => Err(format!("a {scheme} id must not be empty")),
         _ => Ok(()),
+    }
+}
+
+/// The ids a ZooKeeper server may give rmfc's SASL login, most likely first: the DIGEST-MD5 user;
+/// for GSSAPI the principal with `_HOST` resolved (ZooKeeper 3.8's default: `sasl:rmfc/host@REALM`,
+/// seen in `zk_gssapi`), then the shortened forms its `kerberos.removeHostFromPrincipal` /
+/// `removeRealmFromPrincipal` make.
+pub fn sasl_identities(cfg: &Config) -> Vec<String> {
+    match cfg.zookeeper.auth.as_ref().and_then(|a| a.sasl.as_ref()) {
+        Some(ZkSasl::DigestMd5 { username, .. }) => vec![username.clone()],
+        Some(ZkSasl::Gssapi { .. }) => {
+            let Some(k) = &cfg.security.kerberos else { return vec![] };
+            let host = syntax::host_port(&cfg.local_rm().admin_address).map(|(h, _)| h).unwrap_or_default();
+            let principal = resolve_host(&k.principal, &host);
+            let (name, realm) = principal.rsplit_once('@').unwrap_or((principal.as_str(), ""));
+            let primary = name.split('/').next().unwrap_or(name);
+            let mut names = vec![principal.clone(), name.to_string(), primary.to_string()];
+            if !realm.is_empty() {
+                names.push(format!("{primary}@{realm}"));
+            }
+            names.dedup();
+            names
+        }
+        None => vec![],
     }
 }
 

@@ -2,31 +2,41 @@
 //! `<configuration><property><name>..</name><value>..</value></property>` format) and checks it
 //! against an rmfc [`Config`]: the same RM ids and addresses, an RM HA mode that lets rmfc drive
 //! the RMs (DESIGN.md "Which RM settings": mode A or B, never the embedded elector), a state store
-//! the `zk_state_store` fencing method can rely on, at the path and on the ensemble rmfc looks at,
-//! and an admin ACL that lets rmfc's calls through. Every finding says what to change, where.
+//! the `zk_state_store` fencing method can rely on, at the path and on the ensemble rmfc looks at
+//! and with an ACL it may read, an authentication rmfc speaks (Kerberos: the RMs' principal and
+//! protection) and access lists that let its calls through. Every finding says what to change,
+//! where.
 //!
-//! Several files may be given (`core-site.xml` then `yarn-site.xml`, as Hadoop loads them): a
-//! later file overrides an earlier one, except for properties marked `<final>`.
+//! Several files may be given (`core-site.xml` then `yarn-site.xml`, as Hadoop loads them, and
+//! `hadoop-policy.xml` for the service ACLs): a later file overrides an earlier one, except for
+//! properties marked `<final>`.
 //!
 //! Owns: a small tolerant XML reader (std only: comments, CDATA, entities, the attribute form of
-//! `<property>`), Hadoop's defaults and lookup rules for the RM HA keys, `${var}` expansion from
-//! the files given (anything else is left as it is, with a note), and the wording of every
-//! finding. Must not: resolve host names, contact ZooKeeper or an RM, read any file but the ones
-//! given (no XInclude), or judge the rmfc config on its own (that is `lint`).
+//! `<property>`), Hadoop's defaults and lookup rules for the keys it checks, `${var}` expansion
+//! from the files given (anything else is left as it is, with a note), and the wording of every
+//! finding. Must not: resolve host names, contact ZooKeeper, an RM or a KDC, read any file but
+//! the ones given (no XInclude, no `@file` indirection), show a secret, or judge the rmfc config on
+//! its own (that is `lint`).
 //!
 //! One concern per file: `reader` (the XML reader, merging and `${var}` expansion), `ha` (the HA
-//! mode, the request source, RM ids and addresses, the cluster id), `store` (ZKRMStateStore and the
-//! `zk_state_store` fencing method), `security` (who rmfc is to the RMs), `addr` (host:port, URLs
-//! and ZooKeeper connect strings). This file holds what they share: the keys, [`Finding`],
-//! [`Report`] and the `Checker` that collects findings.
+//! mode, the request source, RM ids and addresses, the cluster id), `store` (ZKRMStateStore and
+//! the `zk_state_store` fencing method), `zk_access` (whether rmfc may read the store root's ACL),
+//! `security` (who rmfc is to the RMs: authentication, Kerberos principal and protection), `acl`
+//! (whether the RMs' access lists admit it), `addr` (host:port, URLs and ZooKeeper connect
+//! strings). This file holds what they share: the keys, [`Finding`], [`Report`] and the `Checker`
+//! that collects findings.
 
+mod acl;
 mod addr;
 mod ha;
 mod reader;
 mod security;
+#[cfg(test)]
+mod security_tests;
 mod store;
 #[cfg(test)]
 mod tests;
+mod zk_access;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -65,7 +75,18 @@ const HOSTNAME: &str = "yarn.resourcemanager.hostname";
 const ADMIN_ADDRESS: &str = "yarn.resourcemanager.admin.address";
 const WEB_ADDRESS: &str = "yarn.resourcemanager.webapp.address";
 const WEB_HTTPS_ADDRESS: &str = "yarn.resourcemanager.webapp.https.address";
-const SECURITY: &str = "hadoop.security.authentication";
+const AUTHENTICATION: &str = "hadoop.security.authentication";
+const RPC_PROTECTION: &str = "hadoop.rpc.protection";
+const AUTHORIZATION: &str = "hadoop.security.authorization";
+const AUTH_TO_LOCAL: &str = "hadoop.security.auth_to_local";
+const RM_PRINCIPAL: &str = "yarn.resourcemanager.principal";
+/// The service-level ACL of `HAServiceProtocol` (hadoop-policy.xml), and what it falls back to.
+const HA_PROTOCOL_ACL: &str = "security.ha.service.protocol.acl";
+const DEFAULT_SERVICE_ACL: &str = "security.service.authorization.default.acl";
+const ZK_AUTH: &str = "hadoop.zk.auth";
+const ZK_AUTH_OLD: &str = "yarn.resourcemanager.zk-auth";
+const ZK_ACL: &str = "hadoop.zk.acl";
+const ZK_ACL_OLD: &str = "yarn.resourcemanager.zk-acl";
 
 /// How bad a finding is: an error fails `check-config`; a warning and a note do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -173,7 +194,7 @@ impl Report {
 pub(super) struct Flag {
     key: &'static str,
     /// `None`: it refers to an undefined `${var}`.
-    value: Option<bool>,
+    pub(super) value: Option<bool>,
     set: bool,
     /// What was written when Hadoop could not read it as a boolean (and used the default).
     invalid: Option<String>,
@@ -215,8 +236,9 @@ pub fn check(site: &YarnSite, cfg: &Config, cfg_file: &str) -> Report {
     c.request_source(mode);
     let (rm_ids, rms) = c.resource_managers();
     c.cluster();
-    c.store();
+    let zk_store = c.store();
     c.security();
+    c.zk_access(zk_store);
     // Errors first, then warnings, then notes; each group in the order found.
     c.out.sort_by_key(|f| f.severity);
     Report { files: site.files.clone(), mode, rm_ids, resource_managers: rms, findings: c.out }
@@ -255,6 +277,44 @@ impl<'a> Checker<'a> {
     /// The expanded value, or `None` when unset or not fully expanded.
     pub(super) fn known(&mut self, key: &str) -> Option<String> {
         self.value(key).filter(|v| v.unresolved.is_empty()).map(|v| v.text)
+    }
+
+    /// Like [`Checker::known`], white space kept (Hadoop's `get`, not `getTrimmed`).
+    pub(super) fn known_untrimmed(&mut self, key: &str) -> Option<String> {
+        self.known(key)?;
+        self.site.get_untrimmed(key).map(|v| v.text)
+    }
+
+    /// Which of a key and its deprecated name to read, as Hadoop reads either under the new
+    /// name: the new one when set, else the old one (with a note to rename it); `None` when
+    /// neither is set. Both set to different values is a warning (`secret`: values not shown).
+    pub(super) fn renamed(&mut self, new: &'static str, old: &'static str, secret: bool) -> Option<&'static str> {
+        if self.site.raw(new).is_some() {
+            if let (Some(old_v), Some(new_v)) = (self.known(old), self.known(new)) {
+                if old_v != new_v {
+                    let values = |v: &str| if secret { String::new() } else { format!(" ({v})") };
+                    self.push(
+                        Severity::Warning,
+                        format!(
+                            "both {new}{} and the deprecated {old}{} are set, to different values (Hadoop reads them \
+                             as one key; which wins depends on the order of the files); remove {old} from {}",
+                            values(&new_v),
+                            values(&old_v),
+                            self.file(old)
+                        ),
+                    );
+                }
+            }
+            Some(new)
+        } else if self.site.raw(old).is_some() {
+            self.push(
+                Severity::Note,
+                format!("{old} is deprecated (Hadoop reads it as {new}); rename it {new} in {}", self.file(old)),
+            );
+            Some(old)
+        } else {
+            None
+        }
     }
 
     pub(super) fn flag(&mut self, key: &'static str, default: bool) -> Flag {

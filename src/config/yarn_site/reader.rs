@@ -100,10 +100,16 @@ impl YarnSite {
     /// The value Hadoop would read with `getTrimmed`: `${var}` references to properties of these
     /// files expanded, then trimmed. References to anything else stay as written.
     pub(super) fn get(&self, key: &str) -> Option<Value> {
+        self.get_untrimmed(key).map(|v| Value { text: v.text.trim().to_string(), ..v })
+    }
+
+    /// The value Hadoop would read with plain `get`: expanded, white space kept. Access control
+    /// lists need it: their one space separates users from groups (`" hadoop"` is a group).
+    pub(super) fn get_untrimmed(&self, key: &str) -> Option<Value> {
         let raw = self.raw(key)?;
         let mut unresolved = BTreeSet::new();
         let text = self.expand(raw, 0, &mut vec![key.to_string()], &mut unresolved);
-        Some(Value { text: text.trim().to_string(), unresolved: unresolved.into_iter().collect() })
+        Some(Value { text, unresolved: unresolved.into_iter().collect() })
     }
 
     fn expand(&self, s: &str, depth: usize, stack: &mut Vec<String>, unresolved: &mut BTreeSet<String>) -> String {
@@ -217,6 +223,17 @@ fn parse(text: &str) -> Result<Parsed, (usize, String)> {
         };
         if rest.starts_with("<!--") {
             pos = find_end("-->", "comment (<!-- without -->)")?;
+            // XML forbids "--" inside a comment, and Hadoop's parser enforces it: the daemon
+            // reading this file would not start.
+            let body = &text[lt + 4..pos - 3];
+            if let Some(at) = body.find("--").or_else(|| body.ends_with('-').then(|| body.len() - 1)) {
+                return Err((
+                    line_at(lt + 4 + at),
+                    "\"--\" inside a comment, which XML forbids (Hadoop's parser refuses the file): write it \
+                     otherwise"
+                        .into(),
+                ));
+            }
         } else if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
             let end = cdata.find("]]>").ok_or_else(|| (line_at(lt), "unterminated CDATA section".to_string()))?;
             collect(&mut open, &cdata[..end]);
@@ -537,6 +554,8 @@ mod tests {
             ("<configuration/>\n<configuration/>", 2, "a second top-level element"),
             ("junk <configuration/>", 1, "text outside"),
             ("<configuration>\n< x</configuration>", 2, "starts no tag"),
+            ("<configuration>\n<!-- run\n  rmfc --help -->\n</configuration>", 3, "\"--\" inside a comment"),
+            ("<configuration><!-- a dash at the end ---></configuration>", 1, "\"--\" inside a comment"),
         ] {
             let e = YarnSite::parse("f.xml", text).err().unwrap_or_else(|| panic!("accepted {text:?}"));
             assert_eq!((e.line, e.file.as_str()), (line, "f.xml"), "{text:?}: {e}");

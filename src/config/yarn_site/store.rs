@@ -13,7 +13,8 @@ use crate::config::FenceMethod;
 
 impl Checker<'_> {
     /// State store and the `zk_state_store` fencing method; the ZooKeeper ensemble they share.
-    pub(super) fn store(&mut self) {
+    /// Returns whether the RMs keep their state in ZKRMStateStore.
+    pub(super) fn store(&mut self) -> bool {
         let recovery = self.flag(RECOVERY, false);
         let class = self.known(STORE_CLASS);
         let class_unresolved = self.site.raw(STORE_CLASS).is_some() && class.is_none();
@@ -73,12 +74,12 @@ impl Checker<'_> {
             }
         }
         if !zk_store {
-            return;
+            return false;
         }
 
         let parent_value = self.known(STORE_PARENT);
         if self.site.raw(STORE_PARENT).is_some() && parent_value.is_none() {
-            return; // noted as unresolved
+            return true; // noted as unresolved
         }
         let parent = parent_value.clone().unwrap_or_else(|| DEFAULT_STORE_PARENT.to_string());
         let store_root = format!("{}/{STORE_ROOT_NAME}", parent.trim_end_matches('/'));
@@ -89,30 +90,8 @@ impl Checker<'_> {
         };
 
         // The ensemble the RMs use: hadoop.zk.address, or the deprecated key.
-        let zk_key = if self.site.raw(ZK_ADDRESS).is_some() {
-            if let (Some(old), Some(new)) = (self.known(ZK_ADDRESS_OLD), self.known(ZK_ADDRESS)) {
-                if old != new {
-                    self.push(
-                        Severity::Warning,
-                        format!(
-                            "both {ZK_ADDRESS} ({new}) and the deprecated {ZK_ADDRESS_OLD} ({old}) are set, to \
-                             different ensembles; remove {ZK_ADDRESS_OLD} from {}",
-                            self.file(ZK_ADDRESS_OLD)
-                        ),
-                    );
-                }
-            }
-            Some(ZK_ADDRESS)
-        } else if self.site.raw(ZK_ADDRESS_OLD).is_some() {
-            self.push(
-                Severity::Note,
-                format!(
-                    "{ZK_ADDRESS_OLD} is deprecated (Hadoop reads it as {ZK_ADDRESS}); rename it {ZK_ADDRESS} in {}",
-                    self.file(ZK_ADDRESS_OLD)
-                ),
-            );
-            Some(ZK_ADDRESS_OLD)
-        } else {
+        let zk_key = self.renamed(ZK_ADDRESS, ZK_ADDRESS_OLD, false);
+        if zk_key.is_none() {
             self.push(
                 Severity::Warning,
                 format!(
@@ -124,8 +103,7 @@ impl Checker<'_> {
                     self.file(ZK_ADDRESS)
                 ),
             );
-            None
-        };
+        }
         let site_zk = zk_key.and_then(|k| self.known(k).map(|v| (k, v)));
         let site_zk = match site_zk {
             Some((k, v)) => match ZkConnect::parse(&v) {
@@ -141,9 +119,9 @@ impl Checker<'_> {
             },
             None => None,
         };
-        let Some(rmfc_zk) = ZkConnect::parse(&self.cfg.zookeeper.connect) else { return };
+        let Some(rmfc_zk) = ZkConnect::parse(&self.cfg.zookeeper.connect) else { return true };
         if methods.is_empty() {
-            return;
+            return true;
         }
 
         if let Some((k, v, z)) = &site_zk {
@@ -196,5 +174,6 @@ impl Checker<'_> {
                 ),
             );
         }
+        true
     }
 }

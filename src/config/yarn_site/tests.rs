@@ -4,11 +4,11 @@
 use super::*;
 use crate::config::tests::MINIMAL;
 
-const MODE_A: &str = include_str!("../../../deploy/yarn-site-mode-a.xml");
+pub(super) const MODE_A: &str = include_str!("../../../deploy/yarn-site-mode-a.xml");
 const MODE_B: &str = include_str!("../../../deploy/yarn-site-mode-b.xml");
 
 /// The rmfc config that matches deploy/yarn-site-mode-a.xml.
-fn config(extra: &str) -> Config {
+pub(super) fn config(extra: &str) -> Config {
     let yaml = MINIMAL.replace(
         "connect: zk1:2181,zk2:2181,zk3:2181",
         "connect: zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181",
@@ -26,18 +26,20 @@ pub(super) fn xml(props: &[(&str, &str)]) -> String {
     s
 }
 
-/// The properties of deploy/yarn-site-mode-a.xml.
-fn mode_a_props() -> Vec<(String, String)> {
-    let site = YarnSite::parse("a.xml", MODE_A).unwrap();
+/// The properties of these files, merged in order as Hadoop merges them.
+pub(super) fn props_of(texts: &[&str]) -> Vec<(String, String)> {
+    let mut site = YarnSite::default();
+    for (i, text) in texts.iter().enumerate() {
+        site.add(&format!("{i}.xml"), text).unwrap();
+    }
     site.props.iter().map(|(k, p)| (k.clone(), p.value.clone())).collect()
 }
 
-/// Property changes to mode A: `Some(v)` sets, `None` removes.
-type Changes = &'static [(&'static str, Option<&'static str>)];
+/// Property changes: `Some(v)` sets, `None` removes.
+pub(super) type Changes = &'static [(&'static str, Option<&'static str>)];
 
-/// Mode A's properties with `changes` applied: `Some(v)` sets, `None` removes.
-fn site_with(changes: &[(&str, Option<&str>)]) -> YarnSite {
-    let mut props = mode_a_props();
+/// `props` with `changes` applied, as one file named yarn-site.xml.
+pub(super) fn site_from(mut props: Vec<(String, String)>, changes: &[(&str, Option<&str>)]) -> YarnSite {
     for (k, v) in changes {
         props.retain(|(pk, _)| pk != k);
         if let Some(v) = v {
@@ -48,7 +50,12 @@ fn site_with(changes: &[(&str, Option<&str>)]) -> YarnSite {
     YarnSite::parse("yarn-site.xml", &xml(&refs)).unwrap()
 }
 
-fn findings(site: &YarnSite, cfg: &Config) -> Vec<String> {
+/// Mode A's properties with `changes` applied.
+fn site_with(changes: &[(&str, Option<&str>)]) -> YarnSite {
+    site_from(props_of(&[MODE_A]), changes)
+}
+
+pub(super) fn findings(site: &YarnSite, cfg: &Config) -> Vec<String> {
     check(site, cfg, "rmfc.yaml").findings.iter().map(ToString::to_string).collect()
 }
 
@@ -337,10 +344,11 @@ fn each_finding_says_what_to_change() {
         ),
         (
             "Kerberos",
-            &[(SECURITY, Some("kerberos"))],
+            &[(AUTHENTICATION, Some("kerberos"))],
             "",
-            "yarn-site: error: hadoop.security.authentication=kerberos (in yarn-site.xml)",
-            &["does not speak"],
+            "yarn-site: error: hadoop.security.authentication=kerberos (in yarn-site.xml): the RMs accept only \
+             Kerberos (SASL GSSAPI) callers, but security.authentication is simple in rmfc.yaml",
+            &["set security.authentication: kerberos in rmfc.yaml", "deploy/rmfc-kerberos.yaml"],
         ),
         (
             "an undefined variable",
@@ -373,7 +381,7 @@ fn quiet_on_good_variants() {
         (&[("yarn.resourcemanager.admin.address.rm1", None), ("yarn.resourcemanager.webapp.address.rm1", None)], ""),
         (&[("yarn.resourcemanager.admin.address.rm1", Some("${yarn.resourcemanager.hostname.rm1}:8033"))], ""),
         (&[(HA_ID, Some("rm1"))], ""),
-        (&[(SECURITY, Some("simple"))], ""),
+        (&[(AUTHENTICATION, Some("simple"))], ""),
         (
             &[(STORE_CLASS, Some("org.apache.hadoop.yarn.server.resourcemanager.recovery.FileSystemRMStateStore"))],
             "fencing: { methods: [{ type: shell, command: /bin/true }] }\n",
