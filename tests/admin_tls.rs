@@ -5,61 +5,20 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use support::cluster::{Cluster, ClusterOptions};
+use support::pki::TestCa;
 use support::procs::{http_get, rmfc};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("openssl: {e}; install it with `apt-get install -y openssl` (.ci/setup does)"));
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// `ca.pem` and, signed by it, `server.pem` + `server.key` for IP 127.0.0.1.
-fn make_certs(dir: &Path) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=rmfc test CA", "-keyout", "ca.key", "-out", "ca.pem"];
-    ca.extend(ec);
-    openssl(dir, &ca);
-    let mut csr = vec!["req", "-new", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"];
-    csr.extend(ec);
-    openssl(dir, &csr);
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "server.pem",
-        ],
-    );
-}
-
 #[test]
 fn the_admin_api_serves_https_and_the_cli_verifies_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    make_certs(dir.path());
-    let (cert, key, ca) = (dir.path().join("server.pem"), dir.path().join("server.key"), dir.path().join("ca.pem"));
+    let ca = TestCa::new(dir.path(), "rmfc");
+    let server = ca.issue("server", "127.0.0.1", &["IP:127.0.0.1"]);
+    let (cert, key, ca) = (server.cert, server.key, ca.cert);
     let c = Cluster::start(ClusterOptions {
         extra_yaml: format!(
             "admin:\n  listen: 127.0.0.1:0\n  tls_cert_file: {}\n  tls_key_file: {}\n",

@@ -120,7 +120,7 @@ impl Fencer {
             auth: rmfc::hadoop_ipc::ClientAuth::Simple,
             methods,
             store_zk_connect: zk.into(),
-            store_zk_digest: None,
+            store_zk_security: Default::default(),
         };
         let rt = runtime();
         let (tx, rx) = unbounded_channel();

@@ -16,7 +16,7 @@ use humantime::format_duration as fmt;
 use serde_json::{json, Value};
 
 use crate::config::yarn_site::{self, Report, YarnSite};
-use crate::config::{Config, ConfigError, TimingBudget, Warning};
+use crate::config::{Config, ConfigError, TimingBudget, Warning, ZkAcl};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckConfigArgs {
@@ -103,6 +103,33 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// What rmfc's ZooKeeper sessions authenticate with: `digest`, `sasl gssapi`, ... or `none`.
+fn zk_credentials(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(auth) = &cfg.zookeeper.auth {
+        if auth.digest_file.is_some() {
+            out.push("digest".to_string());
+        }
+        if let Some(sasl) = &auth.sasl {
+            out.push(format!("sasl {}", sasl.mechanism()));
+        }
+    }
+    if out.is_empty() {
+        out.push("none".into());
+    }
+    out
+}
+
+/// The ACL rmfc's znodes get, as `zookeeper.acl` would spell it.
+fn zk_acl(cfg: &Config) -> String {
+    match &cfg.zookeeper.acl {
+        Some(ZkAcl::Entries(entries)) => entries.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+        Some(ZkAcl::File(file)) => format!("@{}", file.display()),
+        None if cfg.zookeeper.auth.is_some() => "auth::rwcda (default)".into(),
+        None => "world:anyone:rwcda (default)".into(),
+    }
+}
+
 /// The human-readable report of a valid config.
 pub fn summary_text(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &[Warning]) -> String {
     let mut out = String::new();
@@ -122,6 +149,13 @@ pub fn summary_text(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &
         format!(" (the servers will grant {})", fmt(budget.effective_session_timeout))
     };
     let _ = writeln!(out, "ZooKeeper: {}  session {}{granted}", zk.connect, fmt(zk.session_timeout));
+    let _ = writeln!(
+        out,
+        "           credentials {}, znode ACL {}, {}",
+        zk_credentials(cfg).join(" + "),
+        zk_acl(cfg),
+        if zk.tls.is_some() { "TLS" } else { "plain TCP" }
+    );
     let methods: Vec<&str> = cfg.fencing.methods.iter().map(|m| m.type_name()).collect();
     let _ = writeln!(
         out,
@@ -288,6 +322,9 @@ pub fn summary_json(file: &str, cfg: &Config, budget: &TimingBudget, warnings: &
         "zookeeper": {
             "connect": cfg.zookeeper.connect,
             "session_timeout_ms": ms(cfg.zookeeper.session_timeout),
+            "credentials": zk_credentials(cfg),
+            "acl": zk_acl(cfg),
+            "tls": cfg.zookeeper.tls.is_some(),
         },
         "timing_budget": {
             "kinds": kinds,
@@ -331,6 +368,7 @@ mod tests {
             "this RM:   rm1\n",
             "  rm1  admin rm1.example.com:8033  web http://rm1.example.com:8088  (this RM)\n",
             "  rm2  admin rm2.example.com:8033  web http://rm2.example.com:8088\n",
+            "           credentials none, znode ACL world:anyone:rwcda (default), plain TCP\n",
             "fencing:   graceful (5s), then zk_state_store\n",
             "Timing budget (worst cases; failover = detect + fence + transition.timeout 1m):\n",
             "  failure          detect  fence  failover\n",
@@ -354,5 +392,17 @@ mod tests {
         assert_eq!(v["timing_budget"]["kinds"][1]["detect_ms"], 12_000);
         assert_eq!(v["timing_budget"]["failover_worst_ms"], 78_000);
         assert_eq!(v["resource_managers"]["rm2"]["admin_address"], "rm2.example.com:8033");
+        assert_eq!(v["zookeeper"]["credentials"], json!(["none"]));
+        assert_eq!(v["zookeeper"]["acl"], "world:anyone:rwcda (default)");
+        let secured = Config::from_yaml_str(&EXAMPLE.replace(
+            "  server_tick_time: 2s\n",
+            "  server_tick_time: 2s\n  auth: { digest_file: /d }\n  tls: { ca_file: /ca.pem }\n",
+        ))
+        .unwrap();
+        let v = summary_json("x.yaml", &secured, &secured.timing_budget(), &[]);
+        assert_eq!(
+            (v["zookeeper"]["acl"].as_str(), v["zookeeper"]["tls"].as_bool()),
+            (Some("auth::rwcda (default)"), Some(true))
+        );
     }
 }

@@ -149,6 +149,7 @@ pub(super) fn lint(cfg: &Config) -> Vec<Warning> {
         );
     }
     super::security_lint::lint(cfg, &mut out);
+    super::zk_lint::lint(cfg, &mut out);
     out
 }
 
@@ -191,15 +192,7 @@ fn fencing(cfg: &Config, out: &mut Vec<Warning>) {
 /// host than the daemon. Secrets are never printed.
 pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
     let mut out = Vec::new();
-    if let Some(auth) = &cfg.zookeeper.auth {
-        let key = "zookeeper.auth.digest_file";
-        if let Some(text) = secret_file(&mut out, key, &auth.digest_file) {
-            let line = text.trim();
-            if !line.split_once(':').is_some_and(|(u, p)| !u.is_empty() && !p.is_empty()) {
-                warn(&mut out, key, format!("{}: does not hold user:password", auth.digest_file.display()));
-            }
-        }
-    }
+    super::zk_lint::check_files(cfg, &mut out);
     if let Some(token) = &cfg.admin.token_file {
         let key = "admin.token_file";
         if secret_file(&mut out, key, token).is_some_and(|t| t.trim().is_empty()) {
@@ -232,7 +225,7 @@ pub(super) fn check_files(cfg: &Config) -> Vec<Warning> {
 }
 
 /// Reads a secret file for checks; warns when it is missing, unreadable or readable by anyone.
-fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String> {
+pub(super) fn secret_file(out: &mut Vec<Warning>, key: &str, path: &Path) -> Option<String> {
     match std::fs::read_to_string(path) {
         Err(e) => {
             warn(out, key, format!("{}: {e} (the daemon needs to read it)", path.display()));
@@ -368,7 +361,7 @@ mod tests {
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         let mut c = minimal();
-        c.zookeeper.auth = Some(crate::config::ZkAuth { digest_file: digest });
+        c.zookeeper.auth = Some(crate::config::ZkAuth { digest_file: Some(digest), sasl: None });
         c.admin.token_file = Some(token);
         c.fencing.methods = vec![
             FenceMethod::Shell { command: format!("{} --now", script.display()), timeout: s(1) },

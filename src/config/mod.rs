@@ -22,6 +22,8 @@ mod security_lint;
 mod syntax;
 mod validate;
 pub mod yarn_site;
+mod zk_lint;
+pub mod zk_security;
 
 #[cfg(test)]
 mod tests;
@@ -37,6 +39,7 @@ pub use budget::{
 };
 pub use lint::Warning;
 pub use security::{Authentication, KerberosConfig, Qop, SecurityConfig};
+pub use zk_security::{ZkAcl, ZkAclEntry, ZkAuth, ZkPerms, ZkSasl, ZkTls, ZkTlsIdentity};
 
 use crate::hadoop_ipc::RequestSource;
 
@@ -87,13 +90,14 @@ pub struct ZkConfig {
     pub session_timeout: Duration,
     /// The ZooKeeper servers' `tickTime`: they clamp session timeouts to [2×tick, 20×tick].
     pub server_tick_time: Duration,
+    /// The credentials rmfc's sessions present (`None`: none, the sessions are anonymous).
     pub auth: Option<ZkAuth>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZkAuth {
-    /// A file holding `user:password` for digest authentication.
-    pub digest_file: PathBuf,
+    /// The ACL of every znode rmfc creates. `None`: the default, which depends on `auth` (only
+    /// the session's own identities with credentials, `world:anyone` without: see
+    /// `zk::layout::ZnodeAcl`).
+    pub acl: Option<ZkAcl>,
+    /// Connect over TLS (the servers' `secureClientPort`).
+    pub tls: Option<ZkTls>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

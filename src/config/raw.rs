@@ -45,13 +45,9 @@ pub(super) struct RawZk {
     pub root: Option<String>,
     pub session_timeout: Option<String>,
     pub server_tick_time: Option<String>,
-    pub auth: Option<RawZkAuth>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping")]
-pub(super) struct RawZkAuth {
-    pub digest_file: Option<String>,
+    pub auth: Option<super::zk_security::RawZkAuth>,
+    pub acl: Option<String>,
+    pub tls: Option<super::zk_security::RawZkTls>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -57,7 +57,7 @@ pub(super) fn host_port(s: &str) -> Result<(String, u16), String> {
 }
 
 /// A DNS name or IPv4 address.
-fn hostname(h: &str) -> Result<(), String> {
+pub(super) fn hostname(h: &str) -> Result<(), String> {
     if h.is_empty() {
         return Err("the host is missing".into());
     }

@@ -43,6 +43,8 @@ fn defaults_fill_every_optional_key() {
     assert_eq!(c.zookeeper.session_timeout, Duration::from_secs(10));
     assert_eq!(c.zookeeper.server_tick_time, Duration::from_secs(2));
     assert_eq!(c.zookeeper.auth, None);
+    assert_eq!(c.zookeeper.acl, None, "the default ACL is the ZooKeeper adapter's choice");
+    assert_eq!(c.zookeeper.tls, None);
     assert_eq!(c.health, HealthConfig::default());
     assert_eq!(
         (c.health.interval, c.health.timeout, c.health.rest, c.health.hung_after, c.health.unhealthy_after),
@@ -81,6 +83,8 @@ fn every_key_can_be_set() {
   session_timeout: 6s
   server_tick_time: 500ms
   auth: { digest_file: /etc/rmfc/zk-digest }
+  acl: 'digest:rmfc:x8T5Q5n4+c1H1dVW3Hl6mMpr9sU=:rwcda,world:anyone:r'
+  tls: { ca_file: /etc/rmfc/zk-ca.pem }
 health: { interval: 500ms, timeout: 2s, rest: false, hung_after: 4, unhealthy_after: 2, user: yarn }
 transition: { request_source: zkfc, timeout: 2m }
 fencing:
@@ -98,7 +102,15 @@ logging: { format: json }
     .expect("valid");
     assert_eq!(c.zookeeper.root, "/hadoop/rmfc");
     assert_eq!(c.zookeeper.server_tick_time, Duration::from_millis(500));
-    assert_eq!(c.zookeeper.auth, Some(ZkAuth { digest_file: "/etc/rmfc/zk-digest".into() }));
+    assert_eq!(c.zookeeper.auth, Some(ZkAuth { digest_file: Some("/etc/rmfc/zk-digest".into()), sasl: None }));
+    assert_eq!(
+        c.zookeeper.acl,
+        Some(ZkAcl::Entries(vec![
+            ZkAclEntry { scheme: "digest".into(), id: "rmfc:x8T5Q5n4+c1H1dVW3Hl6mMpr9sU=".into(), perms: ZkPerms::ALL },
+            ZkAclEntry { scheme: "world".into(), id: "anyone".into(), perms: ZkPerms::READ },
+        ]))
+    );
+    assert_eq!(c.zookeeper.tls, Some(ZkTls { ca_file: "/etc/rmfc/zk-ca.pem".into(), identity: None }));
     assert_eq!(c.health.user.as_deref(), Some("yarn"));
     assert!(!c.health.rest);
     assert_eq!(c.transition.request_source, RequestSource::Zkfc);
@@ -217,12 +229,146 @@ fn identity_and_zookeeper_errors_name_their_key() {
         (format!("cluster_id: c\nrm_id: rm1\n{rms}zookeeper: {{ connect: 'zk:1', root: /zookeeper/x }}\n"), "zookeeper.root: \"/zookeeper/x\" is inside /zookeeper"),
         (format!("cluster_id: c\nrm_id: rm1\n{rms}zookeeper: {{ connect: 'zk:1', session_timeout: 10 }}\n"), "zookeeper.session_timeout: invalid duration \"10\""),
         (format!("cluster_id: c\nrm_id: rm1\n{rms}zookeeper: {{ connect: 'zk:1', server_tick_time: 0s }}\n"), "zookeeper.server_tick_time: \"0s\" is zero"),
-        (format!("cluster_id: c\nrm_id: rm1\n{rms}zookeeper: {{ connect: 'zk:1', auth: {{}} }}\n"), "zookeeper.auth.digest_file: missing (required)"),
+        (format!("cluster_id: c\nrm_id: rm1\n{rms}zookeeper: {{ connect: 'zk:1', auth: {{}} }}\n"), "zookeeper.auth: empty: set digest_file, sasl or both"),
     ];
     for (text, want) in cases {
         let got = problems(&text);
         assert!(got.iter().any(|p| p.starts_with(want)), "for\n{text}\n got: {got:?}\nwant: {want}");
     }
+}
+
+/// `security` for rmfc's own Kerberos login, which `mechanism: gssapi` needs.
+const KERBEROS: &str =
+    "security: { authentication: kerberos, principal: rmfc/_HOST@EXAMPLE.COM, keytab: /etc/rmfc.keytab, \
+                        rm_principal: rm/_HOST@EXAMPLE.COM }\n";
+
+#[test]
+fn zookeeper_security_keys_can_be_set() {
+    let c = with(
+        "  auth:
+    digest_file: /etc/rmfc/zk-digest
+    sasl: { mechanism: digest-md5, username: rmfc, password_file: /etc/rmfc/zk-sasl-password }
+  acl: '@/etc/rmfc/zk-acl'
+  tls: { ca_file: /etc/rmfc/zk-ca.pem, cert_file: /etc/rmfc/zk.pem, key_file: /etc/rmfc/zk.key }
+",
+    )
+    .expect("valid");
+    let sasl = ZkSasl::DigestMd5 { username: "rmfc".into(), password_file: "/etc/rmfc/zk-sasl-password".into() };
+    assert_eq!(c.zookeeper.auth, Some(ZkAuth { digest_file: Some("/etc/rmfc/zk-digest".into()), sasl: Some(sasl) }));
+    assert_eq!(c.zookeeper.acl, Some(ZkAcl::File("/etc/rmfc/zk-acl".into())));
+    let identity = ZkTlsIdentity { cert_file: "/etc/rmfc/zk.pem".into(), key_file: "/etc/rmfc/zk.key".into() };
+    assert_eq!(c.zookeeper.tls, Some(ZkTls { ca_file: "/etc/rmfc/zk-ca.pem".into(), identity: Some(identity) }));
+    #[cfg(feature = "kerberos")]
+    {
+        let gssapi =
+            |sasl: &str| with(&format!("  auth: {{ sasl: {sasl} }}\n{KERBEROS}")).expect("valid").zookeeper.auth;
+        let want = |service: &str, hostname: Option<&str>| {
+            let sasl = ZkSasl::Gssapi { service: service.into(), hostname: hostname.map(Into::into) };
+            Some(ZkAuth { digest_file: None, sasl: Some(sasl) })
+        };
+        assert_eq!(gssapi("{ mechanism: gssapi }"), want("zookeeper", None), "service defaults to zookeeper");
+        assert_eq!(
+            gssapi("{ mechanism: gssapi, service: zk, hostname: zk.example.com }"),
+            want("zk", Some("zk.example.com"))
+        );
+    }
+}
+
+/// Each row: YAML appended to MINIMAL (inside its `zookeeper` section unless it starts a new
+/// one) and every problem it must cause, exactly.
+#[test]
+fn each_zookeeper_security_error_names_its_key() {
+    let gssapi_needs = if cfg!(feature = "kerberos") {
+        "zookeeper.auth.sasl.mechanism: gssapi logs in with rmfc's own Kerberos identity: it needs \
+         security.authentication: kerberos"
+    } else {
+        "zookeeper.auth.sasl.mechanism: gssapi needs an rmfc built with the cargo feature `kerberos`"
+    };
+    // With security.authentication: kerberos, a build without the feature says so too.
+    let with_kerberos_problem = |p: &'static str| {
+        if cfg!(feature = "kerberos") {
+            vec![p]
+        } else {
+            vec![gssapi_needs, p, "security.authentication: kerberos needs an rmfc built with the `kerberos` feature"]
+        }
+    };
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        ("  auth: {}".into(), vec!["zookeeper.auth: empty: set digest_file, sasl or both (or leave auth out)"]),
+        ("  auth: { digest_file: '' }".into(), vec!["zookeeper.auth.digest_file: must not be empty"]),
+        ("  auth: { sasl: {} }".into(), vec!["zookeeper.auth.sasl.mechanism: missing (required: gssapi or digest-md5)"]),
+        (
+            "  auth: { sasl: { mechanism: kerberos } }".into(),
+            vec!["zookeeper.auth.sasl.mechanism: \"kerberos\" is not one of: gssapi, digest-md5"],
+        ),
+        (
+            "  auth: { sasl: { mechanism: gssapi, password: x } }".into(),
+            vec!["zookeeper.auth.sasl.password: unknown key (known keys here: mechanism, service, hostname, username, password_file)"],
+        ),
+        (
+            "  auth: { sasl: { mechanism: digest-md5 } }".into(),
+            vec![
+                "zookeeper.auth.sasl.username: missing (required for mechanism: digest-md5)",
+                "zookeeper.auth.sasl.password_file: missing (required for mechanism: digest-md5)",
+            ],
+        ),
+        (
+            "  auth: { sasl: { mechanism: digest-md5, username: ' ', password_file: /p } }".into(),
+            vec!["zookeeper.auth.sasl.username: must not be empty"],
+        ),
+        (
+            "  auth: { sasl: { mechanism: digest-md5, username: rmfc, password_file: /p, service: zk, hostname: h } }".into(),
+            vec![
+                "zookeeper.auth.sasl.service: only means something with mechanism: gssapi (this one is digest-md5)",
+                "zookeeper.auth.sasl.hostname: only means something with mechanism: gssapi (this one is digest-md5)",
+            ],
+        ),
+        ("  auth: { sasl: { mechanism: gssapi } }".into(), vec![gssapi_needs]),
+        (
+            "  auth: { sasl: { mechanism: gssapi, username: rmfc, password_file: /p } }".into(),
+            vec![
+                "zookeeper.auth.sasl.username: only means something with mechanism: digest-md5 (this one is gssapi)",
+                "zookeeper.auth.sasl.password_file: only means something with mechanism: digest-md5 (this one is gssapi)",
+                gssapi_needs,
+            ],
+        ),
+        (
+            format!("  auth: {{ sasl: {{ mechanism: gssapi, service: zookeeper/zk1 }} }}\n{KERBEROS}"),
+            with_kerberos_problem("zookeeper.auth.sasl.service: \"zookeeper/zk1\" contains '/': give only the primary"),
+        ),
+        (
+            format!("  auth: {{ sasl: {{ mechanism: gssapi, hostname: 'zk 1' }} }}\n{KERBEROS}"),
+            with_kerberos_problem("zookeeper.auth.sasl.hostname: \"zk 1\": ' ' cannot appear in a host name"),
+        ),
+        ("  acl: ''".into(), vec!["zookeeper.acl: must not be empty (leave the key out instead)"]),
+        ("  acl: 'sasl:rmfc:rwx'".into(), vec!["zookeeper.acl: invalid permission 'x' in \"sasl:rmfc:rwx\""]),
+        ("  acl: 'sasl:rmfc'".into(), vec!["zookeeper.acl: \"sasl:rmfc\" is not scheme:id:perms"]),
+        ("  acl: 'world:all:r'".into(), vec!["zookeeper.acl: \"world:all:r\": the only world id is anyone"]),
+        ("  acl: ','".into(), vec!["zookeeper.acl: names no ACL entry"]),
+        ("  acl: '@ '".into(), vec!["zookeeper.acl: \"@\" names no file"]),
+        ("  acl: 'auth::rwcda'".into(), vec!["zookeeper.acl: the auth scheme means \"the identities this session authenticated as\", and none is configured"]),
+        ("  tls: {}".into(), vec!["zookeeper.tls.ca_file: missing (required)"]),
+        (
+            "  tls: { ca_file: /ca.pem, cert_file: /zk.pem }".into(),
+            vec!["zookeeper.tls.key_file: required when zookeeper.tls.cert_file is set"],
+        ),
+        (
+            "  tls: { ca_file: /ca.pem, key_file: /zk.key }".into(),
+            vec!["zookeeper.tls.cert_file: required when zookeeper.tls.key_file is set"],
+        ),
+        (
+            "  tls: { ca_file: /ca.pem, truststore: /t.jks }".into(),
+            vec!["zookeeper.tls.truststore: unknown key (known keys here: ca_file, cert_file, key_file)"],
+        ),
+    ];
+    for (extra, want) in cases {
+        let got = problems(&format!("{MINIMAL}{extra}\n"));
+        assert_eq!(got.len(), want.len(), "for {extra}\n got: {got:#?}\nwant: {want:#?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(g.starts_with(w), "for {extra}\n got: {g}\nwant: {w}");
+        }
+    }
+    // A TLS client certificate may be an identity (the servers' x509 provider): auth is allowed.
+    with("  tls: { ca_file: /ca.pem, cert_file: /zk.pem, key_file: /zk.key }\n  acl: 'auth::rwcda'\n").expect("valid");
 }
 
 #[test]

@@ -14,17 +14,17 @@ use super::*;
 
 /// Collects problems while building the config.
 #[derive(Default)]
-struct Check {
+pub(super) struct Check {
     problems: Vec<Problem>,
 }
 
 impl Check {
-    fn fail(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+    pub(super) fn fail(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.problems.push(Problem { path: path.into(), reason: reason.into() });
     }
 
     /// A required string; `None` (and a problem) when missing or blank.
-    fn required(&mut self, path: &str, value: Option<String>) -> Option<String> {
+    pub(super) fn required(&mut self, path: &str, value: Option<String>) -> Option<String> {
         match value {
             Some(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
             Some(_) => {
@@ -39,7 +39,7 @@ impl Check {
     }
 
     /// An optional string that must not be blank when given.
-    fn optional(&mut self, path: &str, value: Option<String>) -> Option<String> {
+    pub(super) fn optional(&mut self, path: &str, value: Option<String>) -> Option<String> {
         match value {
             Some(v) if v.trim().is_empty() => {
                 self.fail(path, "must not be empty (leave the key out instead)");
@@ -50,7 +50,7 @@ impl Check {
     }
 
     /// A duration, `default` when missing; zero is refused unless `zero_ok`.
-    fn duration(&mut self, path: &str, value: Option<String>, default: Duration, zero_ok: bool) -> Duration {
+    pub(super) fn duration(&mut self, path: &str, value: Option<String>, default: Duration, zero_ok: bool) -> Duration {
         let Some(text) = value else { return default };
         match syntax::duration(&text) {
             Ok(d) if d.is_zero() && !zero_ok => {
@@ -66,7 +66,7 @@ impl Check {
     }
 
     /// A count that must be at least 1, `default` when missing.
-    fn at_least_one(&mut self, path: &str, value: Option<u32>, default: u32, why_not_zero: &str) -> u32 {
+    pub(super) fn at_least_one(&mut self, path: &str, value: Option<u32>, default: u32, why_not_zero: &str) -> u32 {
         match value {
             Some(0) => {
                 self.fail(path, format!("must be at least 1 ({why_not_zero})"));
@@ -77,9 +77,20 @@ impl Check {
         }
     }
 
-    fn check(&mut self, path: &str, result: Result<(), String>) {
+    pub(super) fn check(&mut self, path: &str, result: Result<(), String>) {
         if let Err(why) = result {
             self.fail(path, why);
+        }
+    }
+
+    /// A string required in one `context` (`type shell`, `mechanism: digest-md5`).
+    pub(super) fn required_for(&mut self, path: &str, value: Option<String>, context: &str) -> Option<String> {
+        match value {
+            None => {
+                self.fail(path, format!("missing (required for {context})"));
+                None
+            }
+            v => self.required(path, v),
         }
     }
 }
@@ -100,7 +111,8 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         c.fail("rm_id", format!("{rm_id:?} is not a key of resource_managers (known: {})", known.join(", ")));
     }
     let resource_managers = resource_managers(&mut c, raw.resource_managers);
-    let zookeeper = zookeeper(&mut c, raw.zookeeper);
+    let authentication = raw.security.as_ref().and_then(|s| s.authentication).unwrap_or_default();
+    let zookeeper = zookeeper(&mut c, raw.zookeeper, authentication);
     let health = health(&mut c, raw.health.unwrap_or_default());
     let transition = transition(&mut c, raw.transition.unwrap_or_default());
     let fencing = fencing(&mut c, raw.fencing.unwrap_or_default());
@@ -181,7 +193,7 @@ fn resource_managers(c: &mut Check, raw: Option<BTreeMap<String, Option<RawRm>>>
     out
 }
 
-fn zookeeper(c: &mut Check, raw: Option<RawZk>) -> ZkConfig {
+fn zookeeper(c: &mut Check, raw: Option<RawZk>, authentication: Authentication) -> ZkConfig {
     let Some(raw) = raw else {
         c.fail("zookeeper", "missing (required: at least zookeeper.connect)");
         return ZkConfig {
@@ -190,6 +202,8 @@ fn zookeeper(c: &mut Check, raw: Option<RawZk>) -> ZkConfig {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             server_tick_time: DEFAULT_SERVER_TICK_TIME,
             auth: None,
+            acl: None,
+            tls: None,
         };
     };
     let connect = c
@@ -215,10 +229,11 @@ fn zookeeper(c: &mut Check, raw: Option<RawZk>) -> ZkConfig {
     let session_timeout = c.duration("zookeeper.session_timeout", raw.session_timeout, DEFAULT_SESSION_TIMEOUT, false);
     let server_tick_time =
         c.duration("zookeeper.server_tick_time", raw.server_tick_time, DEFAULT_SERVER_TICK_TIME, false);
-    let auth = raw.auth.and_then(|a| {
-        c.required("zookeeper.auth.digest_file", a.digest_file).map(|f| ZkAuth { digest_file: f.into() })
-    });
-    ZkConfig { connect, root, session_timeout, server_tick_time, auth }
+    let auth = zk_security::auth(c, raw.auth, authentication);
+    let tls = zk_security::tls(c, raw.tls);
+    let can_authenticate = auth.is_some() || tls.as_ref().is_some_and(|t| t.identity.is_some());
+    let acl = zk_security::acl(c, raw.acl, can_authenticate);
+    ZkConfig { connect, root, session_timeout, server_tick_time, auth, acl, tls }
 }
 
 fn health(c: &mut Check, raw: RawHealth) -> HealthConfig {
@@ -290,13 +305,7 @@ fn fence_method(c: &mut Check, i: usize, raw: RawFenceMethod) -> Option<FenceMet
             c.fail(at(key), format!("not a key of type {kind} (its keys: type, {})", allowed.join(", ")));
         }
     }
-    let required_for = |c: &mut Check, key: &str, v: Option<String>| match v {
-        None => {
-            c.fail(at(key), format!("missing (required for type {kind})"));
-            None
-        }
-        v => c.required(&at(key), v),
-    };
+    let context = format!("type {kind}");
     match kind.as_str() {
         "zk_state_store" => {
             let path = c.optional(&at("path"), raw.path).unwrap_or_else(|| DEFAULT_STORE_PATH.to_string());
@@ -306,12 +315,12 @@ fn fence_method(c: &mut Check, i: usize, raw: RawFenceMethod) -> Option<FenceMet
             Some(FenceMethod::ZkStateStore { path, verify_timeout })
         }
         "shell" => {
-            let command = required_for(c, "command", raw.command);
+            let command = c.required_for(&at("command"), raw.command, &context);
             let timeout = c.duration(&at("timeout"), raw.timeout, DEFAULT_SHELL_TIMEOUT, false);
             command.map(|command| FenceMethod::Shell { command, timeout })
         }
         _ => {
-            let url = required_for(c, "url", raw.url).and_then(|u| match syntax::http_url(&u, true) {
+            let url = c.required_for(&at("url"), raw.url, &context).and_then(|u| match syntax::http_url(&u, true) {
                 Ok(u) => Some(u),
                 Err(why) => {
                     c.fail(at("url"), why);

@@ -6,7 +6,7 @@
 //! Owns: wiring and the loop. Must not: make decisions (the core does) or block on I/O.
 
 mod systemd;
-mod wiring;
+pub mod wiring;
 
 use std::time::Duration;
 
@@ -62,18 +62,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         worst_case_failover = ?budget.failover_worst,
         "rmfc starting"
     );
-    let digest = wiring::read_digest(&config)?;
     // The Kerberos login comes first: it sets the process's Kerberos environment, which the
     // ZooKeeper client's GSSAPI reads too.
     let auth = crate::security::rm_client_auth(&config)?;
     if let crate::hadoop_ipc::ClientAuth::Kerberos(k) = &auth {
         tracing::info!(login = %k.login.describe(), rm_principal = %k.server_principal, "Kerberos login done");
     }
+    let zk_access = wiring::zk_access(&config)?;
+    tracing::info!(
+        cluster = %config.cluster_id,
+        rm = %config.rm_id,
+        security = %zk_access.security.describe(),
+        acl = %crate::zk::layout::ZnodeAcl::new(zk_access.acl.clone(), zk_access.security.authenticates()).describe(),
+        "ZooKeeper sessions authenticate with these credentials and create znodes with this ACL"
+    );
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let adapters = Adapters {
-        zk: ZkAdapter::new(wiring::zk_config(&config, digest.clone()), tx.clone()),
+        zk: ZkAdapter::new(wiring::zk_config(&config, &zk_access), tx.clone()),
         rm: RmAdapter::new(wiring::rm_config(&config, auth.clone()), tx.clone()),
-        fence: FenceAdapter::new(wiring::fence_config(&config, digest, auth), tx.clone()),
+        fence: FenceAdapter::new(wiring::fence_config(&config, &zk_access, auth), tx.clone()),
     };
     let cluster = config.cluster_id.clone();
     let rm_id = config.rm_id.clone();

@@ -28,6 +28,17 @@ impl Install {
     /// The arguments after `java` that run one ZooKeeper server on `config`: a small heap and a
     /// quick start (test-peers.md), logs with times.
     pub fn server_args(&self, config: &Path) -> Vec<std::ffi::OsString> {
+        self.server_args_with(config, &[], &[])
+    }
+
+    /// [`Install::server_args`] with more JVM options (`-Dkey=value`: JAAS, Kerberos) and jars
+    /// appended to the classpath (the TLS port's netty codec).
+    pub fn server_args_with(
+        &self,
+        config: &Path,
+        jvm_options: &[String],
+        extra_classpath: &[String],
+    ) -> Vec<std::ffi::OsString> {
         let flags = [
             "-Xmx256m",
             "-XX:+UseSerialGC",
@@ -36,10 +47,12 @@ impl Install {
             "-Dzookeeper.jmx.log4j.disable=true",
             "-Dorg.slf4j.simpleLogger.showDateTime=true",
             "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-            "-cp",
         ];
+        let mut classpath = vec![self.classpath.as_str()];
+        classpath.extend(extra_classpath.iter().map(String::as_str));
         let mut args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).collect();
-        args.extend([self.classpath.as_str().into(), MAIN_CLASS.into(), config.as_os_str().to_owned()]);
+        args.extend(jvm_options.iter().map(Into::into));
+        args.extend(["-cp".into(), classpath.join(":").into(), MAIN_CLASS.into(), config.as_os_str().to_owned()]);
         args
     }
 }

@@ -56,8 +56,9 @@ pub struct FenceAdapterConfig {
     pub methods: Vec<FenceMethodCfg>,
     /// ZooKeeper holding the RM state store (usually the same ensemble as rmfc's).
     pub store_zk_connect: String,
-    /// `user:password` digest credentials to read the store root's ACL, if it needs any.
-    pub store_zk_digest: Option<String>,
+    /// How to authenticate to that ensemble (rmfc's own ZooKeeper credentials and TLS): reading
+    /// the store root's ACL needs no rights on it, but a server may require authentication.
+    pub store_zk_security: crate::zk::ZkSecurity,
 }
 
 /// The fence adapter. Cheap to clone (shared inside). [`FenceAdapter::execute`] spawns on the
@@ -77,7 +78,7 @@ struct Inner {
 
 impl FenceAdapter {
     pub fn new(cfg: FenceAdapterConfig, events: UnboundedSender<Event>) -> Self {
-        let store = store::StoreWatch::new(&cfg.store_zk_connect, cfg.store_zk_digest.clone());
+        let store = store::StoreWatch::new(&cfg.store_zk_connect, cfg.store_zk_security.clone());
         let http = http::client().map_err(|e| format!("cannot build the HTTP client: {}", describe_error(&e)));
         FenceAdapter { inner: Arc::new(Inner { cfg, events, store, http }) }
     }

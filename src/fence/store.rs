@@ -16,6 +16,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use zookeeper_client as zk;
 
+use crate::zk::ZkSecurity;
+
 /// ZKRMStateStore's root with Hadoop's default `yarn.resourcemanager.zk-state-store.parent-path`.
 pub const DEFAULT_STORE_ROOT: &str = "/rmstore/ZKRMStateRoot";
 /// The identity that means "everyone".
@@ -45,7 +47,8 @@ struct Record {
 
 pub(super) struct StoreWatch {
     connect: String,
-    digest: Option<String>,
+    /// The same credentials and transport as rmfc's own sessions.
+    security: ZkSecurity,
     client: tokio::sync::Mutex<Option<zk::Client>>,
     /// The latest record; taken by a successful verification.
     record: Mutex<Option<Record>>,
@@ -88,10 +91,10 @@ fn list<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
 }
 
 impl StoreWatch {
-    pub(super) fn new(connect: &str, digest: Option<String>) -> Self {
+    pub(super) fn new(connect: &str, security: ZkSecurity) -> Self {
         StoreWatch {
             connect: connect.to_string(),
-            digest,
+            security,
             client: tokio::sync::Mutex::new(None),
             record: Mutex::new(None),
         }
@@ -172,11 +175,8 @@ impl StoreWatch {
                 return Ok(c.clone());
             }
         }
-        let mut connector = zk::Client::connector().with_session_timeout(SESSION_TIMEOUT);
-        if let Some(d) = &self.digest {
-            connector = connector.with_auth("digest", d.as_bytes());
-        }
-        let c = tokio::time::timeout_at(deadline, connector.connect(&self.connect))
+        let connector = zk::Client::connector().with_session_timeout(SESSION_TIMEOUT);
+        let c = tokio::time::timeout_at(deadline, self.security.connect(connector, &self.connect))
             .await
             .map_err(|_| unavailable())?
             .map_err(|e| format!("cannot connect to ZooKeeper {}: {e}", self.connect))?;

@@ -85,33 +85,41 @@ pub fn parse_candidate(name: &str) -> Option<CandidateName<'_>> {
     Some(CandidateName { rm_id, guid, seq })
 }
 
-/// The ACL of every znode rmfc creates.
+/// The ACL of every znode rmfc creates (parents included).
 ///
-/// With digest credentials: the session's own digest identity gets ALL and everyone else READ.
-/// The `auth` scheme is expanded by the server into the digest identity the session added
-/// (`digest:user:base64(sha1(user:password))`), so the password hash is never computed here.
-/// Without credentials: `world:anyone` ALL.
+/// The operator's `zookeeper.acl` when given. Otherwise, with credentials (digest or SASL): only
+/// the session's own identities, with ALL — the `auth` scheme, which the server expands into
+/// every identity the session authenticated as (`digest:user:base64(sha1(user:password))`,
+/// `sasl:<name>`), so no password hash is computed here and no one else may even read. Without
+/// credentials: `world:anyone` ALL (anyone who can reach ZooKeeper may change rmfc's state).
 #[derive(Debug, Clone)]
 pub struct ZnodeAcl {
-    acls: Option<Vec<Acl>>,
+    acls: Vec<Acl>,
 }
 
 impl ZnodeAcl {
-    pub fn new(digest: bool) -> Self {
-        let acls = digest
-            .then(|| vec![Acl::new(Permission::ALL, AuthId::authed()), Acl::new(Permission::READ, AuthId::anyone())]);
+    /// `explicit`: `zookeeper.acl`; `authenticated`: the sessions present credentials.
+    pub fn new(explicit: Option<Vec<Acl>>, authenticated: bool) -> Self {
+        let acls = explicit.unwrap_or_else(|| {
+            let id = if authenticated { AuthId::authed() } else { AuthId::anyone() };
+            vec![Acl::new(Permission::ALL, id)]
+        });
         ZnodeAcl { acls }
     }
 
     pub fn acls(&self) -> Acls<'_> {
-        match &self.acls {
-            Some(acls) => Acls::new(acls),
-            None => Acls::anyone_all(),
-        }
+        Acls::new(&self.acls)
     }
 
     pub fn options(&self, mode: CreateMode) -> CreateOptions<'_> {
         mode.with_acls(self.acls())
+    }
+
+    /// `scheme:id:PERMS` of each entry, for logs.
+    pub fn describe(&self) -> String {
+        let entries: Vec<String> =
+            self.acls.iter().map(|a| format!("{}:{}:{}", a.scheme(), a.id(), a.permission())).collect();
+        entries.join(",")
     }
 }
 
@@ -155,14 +163,29 @@ mod tests {
     }
 
     #[test]
-    fn digest_acl_gives_the_creator_all_and_the_world_read() {
-        let acl = ZnodeAcl::new(true);
+    fn with_credentials_only_the_sessions_own_identities_get_in() {
+        let acl = ZnodeAcl::new(None, true);
         let acls: &[Acl] = &acl.acls();
-        assert_eq!(acls.len(), 2);
+        assert_eq!(acls.len(), 1, "no world:anyone READ: {acls:?}");
         assert_eq!((acls[0].scheme(), acls[0].id(), acls[0].permission()), ("auth", "", Permission::ALL));
-        assert_eq!((acls[1].scheme(), acls[1].id(), acls[1].permission()), ("world", "anyone", Permission::READ));
-        let open = ZnodeAcl::new(false);
+        let open = ZnodeAcl::new(None, false);
         let acls: &[Acl] = &open.acls();
-        assert_eq!((acls[0].scheme(), acls[0].permission()), ("world", Permission::ALL));
+        assert_eq!(
+            (acls.len(), acls[0].scheme(), acls[0].id(), acls[0].permission()),
+            (1, "world", "anyone", Permission::ALL)
+        );
+        assert_eq!(open.describe(), "world:anyone:ALL");
+    }
+
+    #[test]
+    fn an_explicit_acl_is_used_as_given() {
+        let given =
+            vec![Acl::new(Permission::ALL, AuthId::new("sasl", "rmfc")), Acl::new(Permission::READ, AuthId::anyone())];
+        for authenticated in [true, false] {
+            let acl = ZnodeAcl::new(Some(given.clone()), authenticated);
+            let acls: &[Acl] = &acl.acls();
+            assert_eq!(acls, given.as_slice());
+        }
+        assert_eq!(ZnodeAcl::new(Some(given), true).describe(), "sasl:rmfc:ALL,world:anyone:READ");
     }
 }

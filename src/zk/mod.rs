@@ -15,7 +15,9 @@
 //! - [`election`]: our candidate node, the predecessor watch, election views.
 //! - [`state`]: state/breadcrumb reads, the CAS multi write, history, health, the state watch.
 //! - [`view`]: the read-only [`ClusterView`] for the admin API.
-//! - [`layout`], [`records`], [`error`]: paths and names, record formats, errors (pure).
+//! - [`security`]: how the sessions authenticate (digest, SASL) and whether they use TLS.
+//! - [`layout`], [`records`], [`error`]: paths, names and the znode ACL, record formats, errors
+//!   (pure).
 //!
 //! Owns: every byte rmfc reads or writes in ZooKeeper. Must not: decide anything (the core
 //! does), block the caller, or wait on ZooKeeper without a deadline (`op_timeout`).
@@ -25,6 +27,7 @@ pub mod error;
 pub mod layout;
 mod operator;
 pub mod records;
+pub mod security;
 mod session;
 mod state;
 pub mod view;
@@ -37,6 +40,7 @@ use tokio::sync::mpsc;
 use crate::core::{Action, Event};
 
 pub use error::ZkError;
+pub use security::{ZkSaslAuth, ZkSecurity};
 pub use view::{ClusterView, HistoryRecord, PeerHealthReport};
 
 /// What the adapter needs to know.
@@ -52,9 +56,12 @@ pub struct ZkAdapterConfig {
     pub session_timeout: Duration,
     /// Deadline of each ZooKeeper call (calls made while disconnected wait for a reconnect).
     pub op_timeout: Duration,
-    /// `user:password`: digest auth on the session, and every znode created with
-    /// `[digest user: ALL, world: READ]`. `None`: `world:anyone` ALL.
-    pub digest: Option<String>,
+    /// How the session authenticates and whether it uses TLS.
+    pub security: ZkSecurity,
+    /// The ACL of every znode created (`zookeeper.acl`); `None`: the default of
+    /// [`layout::ZnodeAcl::new`] (only the session's own identities when it authenticates,
+    /// `world:anyone` otherwise).
+    pub acl: Option<Vec<zookeeper_client::Acl>>,
     /// JSON stored in our election node (rm id, addresses, pid, version).
     pub candidate_data: serde_json::Value,
     /// Entries kept in `/history`.
@@ -70,8 +77,9 @@ impl std::fmt::Debug for ZkAdapterConfig {
             .field("rm_id", &self.rm_id)
             .field("session_timeout", &self.session_timeout)
             .field("op_timeout", &self.op_timeout)
-            // Never log the password.
-            .field("digest", &self.digest.as_ref().map(|d| format!("{}:***", d.split(':').next().unwrap_or(""))))
+            // ZkSecurity's Debug never shows a password.
+            .field("security", &self.security)
+            .field("acl", &self.acl)
             .field("history_limit", &self.history_limit)
             .finish_non_exhaustive()
     }

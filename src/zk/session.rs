@@ -46,7 +46,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn new(cfg: ZkAdapterConfig, events: mpsc::UnboundedSender<Event>) -> Self {
         let layout = Layout::new(&cfg.root, &cfg.cluster_id);
-        let acl = ZnodeAcl::new(cfg.digest.is_some());
+        let acl = ZnodeAcl::new(cfg.acl.clone(), cfg.security.authenticates());
         Shared { cfg, layout, acl, events, current: Mutex::new(None), held: Mutex::new(Vec::new()) }
     }
 
@@ -234,11 +234,9 @@ async fn connect_loop(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
     let cfg = &shared.cfg;
     let mut backoff = CONNECT_BACKOFF_MIN;
     loop {
-        let mut connector = Client::connector().with_session_timeout(cfg.session_timeout).with_fail_eagerly();
-        if let Some(digest) = &cfg.digest {
-            connector = connector.with_auth("digest", digest.as_bytes());
-        }
-        let attempt = tokio::time::timeout(cfg.session_timeout + cfg.op_timeout, connector.connect(&cfg.connect));
+        let connector = Client::connector().with_session_timeout(cfg.session_timeout).with_fail_eagerly();
+        let attempt =
+            tokio::time::timeout(cfg.session_timeout + cfg.op_timeout, cfg.security.connect(connector, &cfg.connect));
         let result = tokio::select! {
             r = attempt => r,
             _ = ctx.closed() => return,
@@ -270,7 +268,8 @@ async fn connect_loop(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
                 return;
             }
             Ok(Err(e)) => {
-                tracing::warn!(gen = ctx.gen.0, connect = %cfg.connect, error = %e, "cannot connect to ZooKeeper; retrying")
+                let hint = connect_hint(&e);
+                tracing::warn!(gen = ctx.gen.0, connect = %cfg.connect, security = %cfg.security.describe(), error = %e, "cannot connect to ZooKeeper{hint}; retrying")
             }
             Err(_) => {
                 tracing::warn!(gen = ctx.gen.0, connect = %cfg.connect, "connecting to ZooKeeper timed out; retrying")
@@ -281,6 +280,17 @@ async fn connect_loop(shared: Arc<Shared>, ctx: Arc<SessionCtx>) {
             _ = ctx.closed() => return,
         }
         backoff = (backoff * 2).min(CONNECT_BACKOFF_MAX);
+    }
+}
+
+/// Said along with a failed connect whose cause is the credentials, not the network.
+fn connect_hint(e: &zookeeper_client::Error) -> &'static str {
+    match e {
+        zookeeper_client::Error::AuthFailed => {
+            " (the servers refused rmfc's credentials: check zookeeper.auth and the servers' JAAS and authProvider \
+             settings)"
+        }
+        _ => "",
     }
 }
 

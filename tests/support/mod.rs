@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod hadoop;
 pub mod netns;
+pub mod pki;
 pub mod procs;
 pub mod sim;
 pub mod stats;

@@ -11,7 +11,7 @@ pub use rmfc::core::types::{
     Breadcrumb, Candidate, ClusterState, HistoryEntry, OpId, PeerHealth, SessionGen, StateSnapshot, Trigger,
 };
 pub use rmfc::core::{Action, Event};
-pub use rmfc::zk::{ZkAdapter, ZkAdapterConfig};
+pub use rmfc::zk::{ZkAdapter, ZkAdapterConfig, ZkSecurity};
 pub use tokio::sync::mpsc;
 pub use zookeeper_client as zk;
 
@@ -31,7 +31,8 @@ pub fn config(connect: &str, rm_id: &str) -> ZkAdapterConfig {
         rm_id: rm_id.to_string(),
         session_timeout: Duration::from_secs(4),
         op_timeout: Duration::from_secs(2),
-        digest: None,
+        security: ZkSecurity::default(),
+        acl: None,
         candidate_data: serde_json::json!({ "rm_id": rm_id, "pid": std::process::id() }),
         history_limit: 100,
     }

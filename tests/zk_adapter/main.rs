@@ -4,8 +4,9 @@
 //! outside. Faults (SIGSTOP, SIGKILL + restart, losing an ensemble node) come from the launcher
 //! in `tests/support/zk/`.
 //!
-//! `harness` drives the adapters; `election` covers sessions and candidates, `records` the
-//! state, history, health and ACLs, `faults` frozen, restarted and lost servers.
+//! `harness` drives the adapters (the `zk_security` binary shares it); `election` covers
+//! sessions and candidates, `records` the state, history and health, `faults` frozen,
+//! restarted and lost servers.
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,5 +1,5 @@
 //! The records: CAS-guarded state writes, corrupt records, the bounded history, health
-//! reports, digest ACLs.
+//! reports, the state watch. (Credentials and ACLs: the `zk_security` test binary.)
 
 use super::harness::*;
 
@@ -125,55 +125,6 @@ async fn health_reports_are_published_and_read_back_with_their_age() {
         let (_, _, age) = reports.iter().find(|(rm, h, _)| rm == "rm1" && *h == health).expect("report seen");
         assert!(*age < 10_000, "age {age} ms");
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn digest_auth_creates_every_znode_with_the_digest_acl() {
-    let server = ZkServer::start();
-    let cs = server.connect_string();
-    let secret = "rmfc:s3cret";
-    let mut cfg = config(&cs, "rm1");
-    cfg.digest = Some(secret.into());
-    let mut a = Peer::new(cfg.clone());
-    cfg.rm_id = "rm2".into();
-    let mut b = Peer::new(cfg);
-    a.open(1).await;
-    b.open(1).await;
-    let own = a.join().await;
-    let nb = b.join().await; // a peer with the same credentials can use the directories
-    assert_eq!(a.write(&own, None, 1).await, Ok(()));
-    a.zk.execute(history_action(a.gen, "rm1", 1));
-    a.zk.execute(Action::PublishHealth { gen: a.gen, health: PeerHealth::Healthy });
-
-    let observer = raw(&cs, None).await;
-    let paths = [
-        ROOT.to_string(),
-        format!("{ROOT}/{CLUSTER}"),
-        path("election"),
-        path(&format!("election/{own}")),
-        path(&format!("election/{nb}")),
-        path("state"),
-        path("breadcrumb"),
-        path("history"),
-        path("health"),
-        path("health/rm1"),
-    ];
-    for p in &paths {
-        eventually(&format!("{p} to exist"), DEADLINE, || async { get(&observer, p).await.map(drop) }).await;
-        let (acl, _) = bounded("get_acl", observer.get_acl(p)).await.unwrap();
-        let got: Vec<_> = acl.iter().map(|a| (a.scheme().to_string(), a.id().to_string(), a.permission())).collect();
-        assert_eq!(got.len(), 2, "{p}: {got:?}");
-        assert_eq!((got[0].0.as_str(), got[0].2), ("digest", zk::Permission::ALL), "{p}: {got:?}");
-        assert!(got[0].1.starts_with("rmfc:") && got[0].1.len() > "rmfc:".len(), "{p}: {got:?}");
-        assert_eq!(got[1], ("world".into(), "anyone".into(), zk::Permission::READ), "{p}");
-    }
-    // Anyone may read; only the digest identity may write.
-    assert_eq!(bounded("set", observer.set_data(&path("state"), b"{}", None)).await, Err(zk::Error::NoAuth));
-    let authed = raw(&cs, Some(secret)).await;
-    let (_, stat) = get(&authed, &path("state")).await.unwrap();
-    bounded("set", authed.set_data(&path("state"), &get(&authed, &path("state")).await.unwrap().0, Some(stat.version)))
-        .await
-        .expect("the digest identity may write");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,18 +26,33 @@ const DEFAULT_ZK_ACL: &str = "world:anyone:rwcda";
 enum Credential {
     /// `zookeeper.auth.digest_file`: `user:password` (the file is not read here).
     Digest { file: PathBuf },
+    /// `zookeeper.auth.sasl`: the SASL id the servers give rmfc's session, when it is known
+    /// (DIGEST-MD5: the user name; GSSAPI: the principal, shortened as the servers' kerberos.*
+    /// settings say, so unknown here).
+    Sasl { mechanism: &'static str, id: Option<String> },
 }
 
 impl Credential {
     fn describe(&self) -> String {
         match self {
             Credential::Digest { file } => format!("digest from zookeeper.auth.digest_file {}", file.display()),
+            Credential::Sasl { mechanism, id: Some(id) } => format!("SASL {mechanism} as {id} (zookeeper.auth.sasl)"),
+            Credential::Sasl { mechanism, id: None } => format!("SASL {mechanism} (zookeeper.auth.sasl)"),
         }
     }
 }
 
 fn credentials(cfg: &Config) -> Vec<Credential> {
-    cfg.zookeeper.auth.iter().map(|a| Credential::Digest { file: a.digest_file.clone() }).collect()
+    let Some(auth) = &cfg.zookeeper.auth else { return Vec::new() };
+    let mut out: Vec<Credential> = auth.digest_file.iter().map(|f| Credential::Digest { file: f.clone() }).collect();
+    if let Some(sasl) = &auth.sasl {
+        let id = match sasl {
+            crate::config::ZkSasl::DigestMd5 { username, .. } => Some(username.clone()),
+            crate::config::ZkSasl::Gssapi { .. } => None,
+        };
+        out.push(Credential::Sasl { mechanism: sasl.mechanism(), id });
+    }
+    out
 }
 
 /// One `scheme:id:perms` entry of `hadoop.zk.acl`.
@@ -114,8 +129,11 @@ fn admits(entry: &AclEntry, creds: &[Credential]) -> Admits {
     match entry.scheme.as_str() {
         "world" if entry.id == "anyone" => Admits::Yes,
         "digest" if creds.iter().any(|c| matches!(c, Credential::Digest { .. })) => Admits::Likely,
-        // Schemes rmfc has no credential of: a digest without zookeeper.auth; sasl until rmfc's
-        // store session speaks it.
+        "sasl" if creds.iter().any(|c| matches!(c, Credential::Sasl { id: Some(id), .. } if *id == entry.id)) => {
+            Admits::Likely
+        }
+        "sasl" if creds.iter().any(|c| matches!(c, Credential::Sasl { id: None, .. })) => Admits::Maybe,
+        // Schemes rmfc has no credential of.
         "digest" | "world" | "sasl" => Admits::No,
         // ip (the address the servers see), x509, auth (the creator's ids) and the rest.
         _ => Admits::Maybe,

@@ -1,8 +1,9 @@
 //! Settings shared by standalone servers and ensembles, and the `zoo.cfg` lines they make.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::security::{ServerSecurity, ZkKerberos, ZkServerTls};
 use super::{ZkEnsemble, ZkServer, LOOPBACK};
 
 /// Settings shared by standalone servers and ensembles. Get one from [`ZkServer::builder`] or
@@ -18,6 +19,8 @@ pub struct ZkBuilder {
     pub(super) max_session_timeout_ms: Option<u32>,
     /// Per-node placement of an ensemble (default: every node on 127.0.0.1, root namespace).
     pub(super) hosts: Option<Vec<ZkHost>>,
+    /// SASL and TLS (default: neither).
+    pub(super) security: ServerSecurity,
 }
 
 /// Where one ZooKeeper node runs: the address it binds (client, quorum and election ports) and
@@ -37,7 +40,13 @@ impl ZkHost {
 
 impl Default for ZkBuilder {
     fn default() -> Self {
-        ZkBuilder { tick_time_ms: 500, min_session_timeout_ms: None, max_session_timeout_ms: None, hosts: None }
+        ZkBuilder {
+            tick_time_ms: 500,
+            min_session_timeout_ms: None,
+            max_session_timeout_ms: None,
+            hosts: None,
+            security: ServerSecurity::default(),
+        }
     }
 }
 
@@ -65,6 +74,32 @@ impl ZkBuilder {
     /// [`ZkBuilder::start_ensemble`] with `hosts.len()` nodes.
     pub fn hosts(mut self, hosts: Vec<ZkHost>) -> Self {
         self.hosts = Some(hosts);
+        self
+    }
+
+    /// SASL DIGEST-MD5: a user of the JAAS `Server` section (`user_<name>="<password>"`). Sessions
+    /// that authenticate as it hold the identity `sasl:<name>`.
+    pub fn sasl_user(mut self, name: &str, password: &str) -> Self {
+        self.security.digest_users.push((name.to_string(), password.to_string()));
+        self
+    }
+
+    /// SASL GSSAPI: the server logs in as `principal` from `keytab` (JAAS `Krb5LoginModule`),
+    /// reading the KDC's `krb5.conf`.
+    pub fn sasl_kerberos(mut self, principal: &str, keytab: PathBuf, krb5_conf: PathBuf) -> Self {
+        self.security.kerberos = Some(ZkKerberos { principal: principal.to_string(), keytab, krb5_conf });
+        self
+    }
+
+    /// Every session must authenticate with SASL (`enforce.auth.schemes=sasl`); others are closed.
+    pub fn require_sasl(mut self) -> Self {
+        self.security.require_sasl = true;
+        self
+    }
+
+    /// TLS on a secure client port (standalone servers only): see `ZkServer::secure_connect_string`.
+    pub fn tls(mut self, tls: ZkServerTls) -> Self {
+        self.security.tls = Some(tls);
         self
     }
 

@@ -38,13 +38,16 @@ impl ZkEnsemble {
         if let Some(hosts) = &config.hosts {
             assert_eq!(hosts.len(), n, "ZkBuilder::hosts names {} hosts for {n} nodes", hosts.len());
         }
+        assert!(config.security.tls.is_none(), "ZkBuilder::tls is for standalone servers only");
         let host = |myid: usize| config.hosts.as_ref().map_or_else(ZkHost::loopback, |h| h[myid - 1].clone());
+        let jvm = config.security.jvm(dir.path());
         let nodes = (1..=n)
             .map(|myid| Node {
                 myid,
                 host: host(myid),
                 dir: dir.path().join(format!("node{myid}")),
                 client_port: 0,
+                jvm: jvm.clone(),
                 running: None,
             })
             .collect();
@@ -87,8 +90,9 @@ impl ZkEnsemble {
             fs::create_dir_all(&data_dir).expect("create ZooKeeper data dir");
             write_file(&data_dir.join("myid"), &format!("{}\n", node.myid));
             let cfg = format!(
-                "{}initLimit=10\nsyncLimit=5\n{servers}",
-                self.config.common_config(&data_dir, node.host.ip, node.client_port)
+                "{}{}initLimit=10\nsyncLimit=5\n{servers}",
+                self.config.common_config(&data_dir, node.host.ip, node.client_port),
+                self.config.security.zoo_cfg(None)
             );
             write_file(&node.config_path(), &cfg);
         }

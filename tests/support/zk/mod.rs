@@ -2,6 +2,9 @@
 //! quorum of nodes on loopback ([`ZkEnsemble`]), each a real `QuorumPeerMain` JVM from the Debian
 //! `zookeeper` package (3.8.0), started on free ports with its own temporary data directory.
 //!
+//! Servers may run secured (`ZkBuilder::sasl_user`, `sasl_kerberos`, `require_sasl`, `tls`):
+//! SASL through a JAAS file, TLS on a secure client port (see `security`).
+//!
 //! What this module owns: launching those processes, knowing when they serve (the `srvr`
 //! four-letter command answers with a `Mode:` line), process faults on them (SIGKILL, SIGSTOP,
 //! SIGCONT, restart with the same ports and data), and cleaning up: dropping a [`ZkServer`] or
@@ -33,11 +36,15 @@ mod config;
 mod ensemble;
 mod node;
 mod ports;
+mod security;
 mod server;
 
 pub use config::{ZkBuilder, ZkHost};
 pub use ensemble::ZkEnsemble;
 pub use ports::free_port;
+// Used by the security tests only.
+#[allow(unused_imports)]
+pub use security::{ZkKerberos, ZkServerTls};
 pub use server::ZkServer;
 
 /// The one line that tells a developer how to get the peer this module needs.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::security::JvmExtras;
 use super::{install, probe_mode, Mode, ZkHost, LOG_TAIL_LINES, PROBE_TIMEOUT};
 
 /// The guard around each JVM: prints the JVM's pid, then waits for its stdin (a pipe from the
@@ -35,6 +36,8 @@ pub(super) struct Node {
     pub(super) host: ZkHost,
     pub(super) dir: PathBuf,
     pub(super) client_port: u16,
+    /// JVM options and jars beyond the defaults (JAAS, Kerberos, netty for TLS).
+    pub(super) jvm: JvmExtras,
     pub(super) running: Option<Running>,
 }
 
@@ -72,7 +75,7 @@ impl Node {
             .arg(&log)
             .args(self.host.netns.iter().flat_map(|ns| ["ip", "netns", "exec", ns.as_str()]))
             .arg(&install.java)
-            .args(install.server_args(&self.config_path()))
+            .args(install.server_args_with(&self.config_path(), &self.jvm.options, &self.jvm.classpath))
             .current_dir(&self.dir) // a JVM crash file (hs_err_pid*.log) lands in the temp dir
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -12,6 +12,8 @@ use super::*;
 /// A real standalone ZooKeeper server on 127.0.0.1. Killed and cleaned up on drop.
 pub struct ZkServer {
     node: Node,
+    /// The TLS client port, when the server runs TLS.
+    secure_port: Option<u16>,
     config: ZkBuilder,
     // Dropped after `Drop::drop` killed the process.
     dir: TempDir,
@@ -31,19 +33,21 @@ impl ZkServer {
     pub(super) fn start_with(config: ZkBuilder) -> ZkServer {
         install();
         let dir = tempfile::Builder::new().prefix("rmfc-zk-").tempdir().expect("create temp dir for ZooKeeper");
-        let mut server = ZkServer {
-            node: Node { myid: 0, host: ZkHost::loopback(), dir: dir.path().to_owned(), client_port: 0, running: None },
-            config,
-            dir,
-        };
+        let jvm = config.security.jvm(dir.path());
+        let node =
+            Node { myid: 0, host: ZkHost::loopback(), dir: dir.path().to_owned(), client_port: 0, jvm, running: None };
+        let mut server = ZkServer { node, secure_port: None, config, dir };
         for attempt in 1..=START_ATTEMPTS {
             server.node.client_port = free_port();
+            server.secure_port = server.config.security.tls.is_some().then(free_port);
             let data_dir = server.dir.path().join("data");
             fs::create_dir_all(&data_dir).expect("create ZooKeeper data dir");
-            write_file(
-                &server.node.config_path(),
-                &server.config.common_config(&data_dir, LOOPBACK, server.node.client_port),
+            let cfg = format!(
+                "{}{}",
+                server.config.common_config(&data_dir, LOOPBACK, server.node.client_port),
+                server.config.security.zoo_cfg(server.secure_port)
             );
+            write_file(&server.node.config_path(), &cfg);
             server.node.spawn();
             match wait_nodes_up(std::slice::from_ref(&server.node), START_DEADLINE, |modes| modes[0].is_some()) {
                 StartOutcome::Up => return server,
@@ -67,6 +71,12 @@ impl ZkServer {
 
     pub fn client_addr(&self) -> SocketAddr {
         self.node.client_addr()
+    }
+
+    /// `127.0.0.1:PORT` of the TLS client port; panics when the server was started without TLS.
+    pub fn secure_connect_string(&self) -> String {
+        let port = self.secure_port.expect("the server was started without ZkBuilder::tls");
+        SocketAddr::from((LOOPBACK, port)).to_string()
     }
 
     /// The mode `srvr` reports (probe bounded by [`PROBE_TIMEOUT`]); `None` when not serving.
