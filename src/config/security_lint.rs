@@ -1,6 +1,6 @@
 //! Warnings about the `security` section: settings that are valid but do not do what an
-//! operator may think (a `health.user` that Kerberos ignores, a REST probe an RM guarded by
-//! SPNEGO will answer 401), and, for `check-config`, a look at the keytab.
+//! operator may think (a `health.user` that Kerberos ignores), and, for `check-config`, a look
+//! at the keytab.
 //!
 //! Owns: those judgments. Must not: refuse a config, read the keytab's keys, or talk to a KDC.
 
@@ -19,15 +19,6 @@ pub(super) fn lint(cfg: &Config, out: &mut Vec<Warning>) {
                 "{user:?} is not sent with security.authentication: kerberos (the RM takes the user from rmfc's \
                  ticket: security.principal); remove health.user"
             ),
-        );
-    }
-    if cfg.health.rest {
-        warn(
-            out,
-            "health.rest",
-            "rmfc's REST probe (GET /ws/v1/cluster/info) does not do SPNEGO: if the RMs' web UI requires Kerberos \
-             (hadoop.http.authentication.type=kerberos), every probe fails with 401 and the RMs look unhealthy; set \
-             health.rest: false there",
         );
     }
 }
@@ -69,8 +60,7 @@ mod tests {
         let c = kerberos_config(std::path::Path::new("/k"), "health: { user: yarn }\n");
         let w = c.lint();
         assert!(w.iter().any(|w| w.key == "health.user" && w.message.contains("is not sent")), "{w:?}");
-        assert!(w.iter().any(|w| w.key == "health.rest" && w.message.contains("SPNEGO")), "{w:?}");
-        let c = kerberos_config(std::path::Path::new("/k"), "health: { rest: false }\n");
+        let c = kerberos_config(std::path::Path::new("/k"), "");
         assert!(!c.lint().iter().any(|w| w.key.starts_with("health.")), "{:?}", c.lint());
     }
 

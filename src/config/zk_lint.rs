@@ -183,7 +183,7 @@ mod tests {
         Some(ZkAuth { digest_file: Some("/etc/rmfc/zk-digest".into()), sasl: None })
     }
 
-    /// A Kerberized rmfc as security_lint likes it (no REST probe: it has no SPNEGO).
+    /// A Kerberized rmfc (no REST probe: it has no SPNEGO).
     fn kerberos(c: &mut Config) {
         c.health.rest = false;
         c.security.authentication = Authentication::Kerberos;

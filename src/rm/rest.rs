@@ -57,6 +57,13 @@ pub(super) async fn ha_state(http: &reqwest::Client, url: &str, deadline: Instan
             let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("nowhere");
             return Err(format!("HTTP {status}, redirected to {to} (not followed: an RM serves this path itself)"));
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            // SPNEGO (hadoop.http.authentication.type=kerberos): rmfc's REST probe cannot log in.
+            return Err(format!(
+                "HTTP {status}: the RM's web UI requires authentication (SPNEGO), which rmfc's REST probe does not \
+                 do; set health.rest: false"
+            ));
+        }
         let body = read_capped(&mut resp, MAX_BODY).await?;
         if !status.is_success() {
             return Err(format!("HTTP {status}: {}", excerpt(&body)));

@@ -27,7 +27,9 @@ const DEFAULT_ZK_ACL: &str = "world:anyone:rwcda";
 enum Credential {
     /// `zookeeper.auth.digest_file`: `user:password` (the file is not read here).
     Digest { file: PathBuf },
-    /// `zookeeper.auth.sasl`: the ids the servers may give the login (most likely first).
+    /// `zookeeper.auth.sasl`: the SASL ids the servers may give rmfc's session, most likely
+    /// first (DIGEST-MD5: the user name; GSSAPI: the principal and the forms the servers'
+    /// kerberos.* settings shorten it to; their auth_to_local rules may still map it elsewhere).
     Sasl { mechanism: &'static str, ids: Vec<String> },
 }
 
@@ -44,7 +46,7 @@ impl Credential {
 }
 
 fn credentials(cfg: &Config) -> Vec<Credential> {
-    let Some(auth) = &cfg.zookeeper.auth else { return vec![] };
+    let Some(auth) = &cfg.zookeeper.auth else { return Vec::new() };
     let digest = auth.digest_file.iter().map(|file| Credential::Digest { file: file.clone() });
     let sasl = auth.sasl.iter().map(|s| Credential::Sasl { mechanism: s.mechanism(), ids: sasl_identities(cfg) });
     digest.chain(sasl).collect()
@@ -125,8 +127,10 @@ fn admits(entry: &AclEntry, creds: &[Credential]) -> Admits {
         "world" if entry.id == "anyone" => Admits::Yes,
         "digest" if creds.iter().any(|c| matches!(c, Credential::Digest { .. })) => Admits::Likely,
         "sasl" if creds.iter().any(|c| matches!(c, Credential::Sasl { ids, .. } if ids.contains(&entry.id))) => {
-            Admits::Yes
+            Admits::Likely
         }
+        // A Kerberos principal the servers may map to another id (auth_to_local).
+        "sasl" if creds.iter().any(|c| matches!(c, Credential::Sasl { mechanism: "gssapi", .. })) => Admits::Maybe,
         // Schemes rmfc has no (matching) credential of.
         "digest" | "world" | "sasl" => Admits::No,
         // ip (the address the servers see), x509, auth (the creator's ids) and the rest.
@@ -293,7 +297,8 @@ mod tests {
         let digest = [Credential::Digest { file: "/etc/rmfc/zk-digest".into() }];
         let none: [Credential; 0] = [];
         let ids = vec!["rmfc/h1@R".to_string(), "rmfc/h1".into(), "rmfc".into(), "rmfc@R".into()];
-        let sasl = [Credential::Sasl { mechanism: "gssapi", ids }];
+        let gssapi = [Credential::Sasl { mechanism: "gssapi", ids }];
+        let md5 = [Credential::Sasl { mechanism: "digest-md5", ids: vec!["rmfc".into()] }];
         for (acl, creds, want) in [
             ("world:anyone:r", &none[..], Admits::Yes),
             ("world:anyone:a", &none[..], Admits::Yes),
@@ -301,9 +306,11 @@ mod tests {
             ("digest:rmfc:h:r", &digest[..], Admits::Likely),
             ("digest:rmfc:h:r", &none[..], Admits::No),
             ("sasl:rm:rwcda", &digest[..], Admits::No),
-            ("sasl:rmfc:r", &sasl[..], Admits::Yes),
-            ("sasl:rmfc/h1@R:r", &sasl[..], Admits::Yes),
-            ("sasl:yarn:r", &sasl[..], Admits::No),
+            ("sasl:rmfc:r", &gssapi[..], Admits::Likely),
+            ("sasl:rmfc/h1@R:r", &gssapi[..], Admits::Likely),
+            ("sasl:yarn:r", &gssapi[..], Admits::Maybe),
+            ("sasl:rmfc:r", &md5[..], Admits::Likely),
+            ("sasl:yarn:r", &md5[..], Admits::No),
             ("ip:10.0.0.0/8:r", &none[..], Admits::Maybe),
             ("x509:CN=rmfc:r", &none[..], Admits::Maybe),
         ] {
