@@ -6,7 +6,10 @@
 //! default credentials.
 //!
 //! Its own binary with a single test: the Kerberos environment is process-wide and is set once,
-//! before any other thread could read it.
+//! before any other thread could read it. Built with `--features kerberos` only (without it,
+//! rmfc has no GSSAPI and refuses `mechanism: gssapi` at config validation).
+
+#![cfg(feature = "kerberos")]
 
 mod support;
 
