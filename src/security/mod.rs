@@ -23,9 +23,9 @@ use crate::hadoop_ipc::{ClientAuth, KerberosAuth};
 /// Why rmfc could not log in.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("security.keytab {}: cannot read it: {source}", path.display())]
+    #[error("keytab {}: cannot read it: {source}", path.display())]
     KeytabUnreadable { path: PathBuf, source: std::io::Error },
-    #[error("security.keytab {}: not a Kerberos keytab (it does not start with the keytab version bytes 05 01/05 02)", path.display())]
+    #[error("keytab {}: not a Kerberos keytab (it does not start with the keytab version bytes 05 01/05 02)", path.display())]
     NotAKeytab { path: PathBuf },
     #[error("Kerberos login as {principal} from keytab {} failed: {reason}", keytab.display())]
     Failed { principal: String, keytab: PathBuf, reason: String },

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod hadoop;
+pub mod hadoop_secure;
 pub mod kdc;
 pub mod netns;
 pub mod pki;
