@@ -22,6 +22,15 @@
  * connection attempts are not retried. Extra Hadoop settings may be passed as
  * -Dhadoop.conf.<key>=<value>. Logging (log4j2) goes to stderr at WARN
  * (override: -Dhatest.log.level=).
+ *
+ * Kerberos: with -Dlogin.principal=P -Dlogin.keytab=K (and
+ * -Djava.security.krb5.conf=F) the client runs as a secure Hadoop client does:
+ * hadoop.security.authentication=kerberos, UserGroupInformation logged in
+ * from the keytab, so the connection authenticates with SASL GSSAPI. The
+ * server's principal comes from HAServiceProtocolPB's @KerberosInfo key,
+ * -Dhadoop.conf.hadoop.security.service.user.name.key=rm/localhost@REALM, and
+ * the protection from -Dhadoop.conf.hadoop.rpc.protection=. A failed login
+ * prints "ERR login <exceptionClass> <first line of message>" and exits 1.
  */
 
 import java.io.IOException;
@@ -37,6 +46,7 @@ import org.apache.hadoop.ha.HAServiceStatus;
 import org.apache.hadoop.ha.protocolPB.HAServiceProtocolClientSideTranslatorPB;
 import org.apache.hadoop.ipc.RemoteException;
 import org.apache.hadoop.net.NetUtils;
+import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.appender.ConsoleAppender;
 import org.apache.logging.log4j.core.config.Configurator;
@@ -204,6 +214,20 @@ public final class HaTestClient {
       String key = String.valueOf(e.getKey());
       if (key.startsWith("hadoop.conf.")) {
         conf.set(key.substring("hadoop.conf.".length()), String.valueOf(e.getValue()));
+      }
+    }
+
+    String principal = System.getProperty("login.principal");
+    if (principal != null) {
+      // After the hadoop.conf.* settings: the login reads the Configuration,
+      // and the proxy's SASL client takes the protection from it.
+      conf.set(CommonConfigurationKeysPublic.HADOOP_SECURITY_AUTHENTICATION, "kerberos");
+      try {
+        UserGroupInformation.setConfiguration(conf);
+        UserGroupInformation.loginUserFromKeytab(principal, System.getProperty("login.keytab", ""));
+      } catch (Throwable t) {
+        emit(describe("login", t));
+        System.exit(1);
       }
     }
 

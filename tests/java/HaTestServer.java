@@ -117,6 +117,14 @@ public final class HaTestServer {
 
   /** log4j2 to stderr only (stdout carries the line protocol). */
   static void quietLogging() {
+    Configurator.reconfigure(quietLoggingBuilder().build());
+  }
+
+  /**
+   * The configuration quietLogging installs, for programs that add loggers
+   * to it (SecureHaServer) before building it.
+   */
+  static ConfigurationBuilder<BuiltConfiguration> quietLoggingBuilder() {
     Level level = Level.toLevel(System.getProperty("hatest.log.level", "WARN"), Level.WARN);
     ConfigurationBuilder<BuiltConfiguration> b =
         ConfigurationBuilderFactory.newConfigurationBuilder();
@@ -129,7 +137,7 @@ public final class HaTestServer {
     // Without native libraries Hadoop warns once per JVM; that is expected here.
     b.add(b.newLogger("org.apache.hadoop.util.NativeCodeLoader", Level.ERROR));
     b.add(b.newRootLogger(level).add(b.newAppenderRef("stderr")));
-    Configurator.reconfigure(b.build());
+    return b;
   }
 
   enum Behavior {
@@ -161,8 +169,11 @@ public final class HaTestServer {
     }
   }
 
-  /** HAServiceProtocol impl mimicking YARN's AdminService, per behaviour. */
-  static final class ScriptedHaService implements HAServiceProtocol {
+  /**
+   * HAServiceProtocol impl mimicking YARN's AdminService, per behaviour.
+   * Not final: SecureHaServer reuses it and overrides call() to log who called.
+   */
+  static class ScriptedHaService implements HAServiceProtocol {
     private static final long SLOW_MILLIS = 30_000L;
 
     private final String token;
@@ -177,9 +188,13 @@ public final class HaTestServer {
           : HAServiceState.STANDBY;
     }
 
-    private void call(String method, StateChangeRequestInfo req) {
-      String source = req == null || req.getSource() == null ? "-" : req.getSource().name();
-      emit("CALL " + token + " " + method + " " + source);
+    /** Prints the CALL line of one call; runs on the handler thread. */
+    void call(String method, StateChangeRequestInfo req) {
+      emit("CALL " + token + " " + method + " " + sourceName(req));
+    }
+
+    static String sourceName(StateChangeRequestInfo req) {
+      return req == null || req.getSource() == null ? "-" : req.getSource().name();
     }
 
     /** AdminService.checkAccess: RMServerUtils.verifyAdminAccess's message. */
