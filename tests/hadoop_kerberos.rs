@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use support::hadoop_secure::SecureHaServer;
@@ -178,4 +178,41 @@ fn a_simple_server_is_refused_not_fallen_back_to() {
     let t = text(&out);
     assert!(t.contains("does not use Kerberos") && t.contains("does not fall back to SIMPLE"), "{t}");
     assert!(simple.calls("manual").is_empty(), "no call was made unauthenticated");
+}
+
+/// `rm-admin get-service-state` with rmfc's wall clock ten minutes ahead (tokio's monotonic
+/// clock left alone) and `krb5_conf` as its Kerberos configuration.
+fn skewed_state(r: &Realm, addr: &str, krb5_conf: &std::path::Path) -> Output {
+    let faketime = "/usr/bin/faketime";
+    assert!(
+        std::path::Path::new(faketime).is_file(),
+        "faketime is missing: apt-get install faketime (or run .ci/setup)"
+    );
+    let keytab = r.rmfc_keytab.display().to_string();
+    let mut cmd = Command::new(faketime);
+    cmd.args(["-f", "+600s", support::procs::rmfc_bin(), "rm-admin", "--address", addr]);
+    cmd.args(["--rm-principal", "rm/_HOST@RMFC.TEST", "--principal", "rmfc/localhost@RMFC.TEST", "--keytab", &keytab]);
+    cmd.arg("get-service-state").env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    r.kdc.configure(&mut cmd);
+    cmd.env("KRB5_CONFIG", krb5_conf);
+    cmd.output().expect("faketime rmfc rm-admin")
+}
+
+#[test]
+fn a_clock_ten_minutes_off_is_compensated_or_reported_as_clock_skew() {
+    let r = realm();
+    let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, "authentication");
+    let addr = server.addr();
+    // MIT's default (kdc_timesync): the library measures the KDC's clock and compensates.
+    let out = skewed_state(&r, &addr, &r.kdc.krb5_conf());
+    assert!(out.status.success(), "{}", text(&out));
+    // Sites that turn that off get the KDC's verdict, named.
+    let strict = r.kdc.dir().join("krb5-no-timesync.conf");
+    let conf = std::fs::read_to_string(r.kdc.krb5_conf()).expect("krb5.conf");
+    std::fs::write(&strict, conf.replacen("[libdefaults]", "[libdefaults]\n  kdc_timesync = 0", 1)).expect("write");
+    let out = skewed_state(&r, &addr, &strict);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("Clock skew too great"), "names the clock skew: {t}");
+    assert!(t.contains("rmfc/localhost@RMFC.TEST"), "and whom: {t}");
 }
