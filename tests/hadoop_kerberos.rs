@@ -10,23 +10,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use support::hadoop_secure::SecureHaServer;
-use support::kdc::Kdc;
+use support::kdc::ClusterRealm;
 use support::procs::rmfc;
 
-struct Realm {
-    kdc: Kdc,
-    rm_keytab: std::path::PathBuf,
-    rmfc_keytab: std::path::PathBuf,
-}
-
-fn realm() -> Realm {
-    let kdc = Kdc::start();
-    let rm_keytab = kdc.add_principal("rm/localhost");
-    let rmfc_keytab = kdc.add_principal("rmfc/localhost");
-    Realm { kdc, rm_keytab, rmfc_keytab }
-}
-
-fn rm_admin(realm: &Realm, extra: &[&str], op: &str) -> Output {
+fn rm_admin(realm: &ClusterRealm, extra: &[&str], op: &str) -> Output {
     let mut cmd = rmfc(&["rm-admin"]);
     cmd.args(extra).arg(op);
     realm.kdc.configure(&mut cmd);
@@ -39,7 +26,7 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn every_protection_level_authenticates_as_rmfcs_principal() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let keytab = r.rmfc_keytab.display().to_string();
     for protection in ["authentication", "integrity", "privacy"] {
         let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, protection);
@@ -72,7 +59,7 @@ fn every_protection_level_authenticates_as_rmfcs_principal() {
 }
 
 /// `rm-admin get-service-state` against `server` with the realm's keytab login and `extra`.
-fn state_with(r: &Realm, server: &str, extra: &[&str]) -> Output {
+fn state_with(r: &ClusterRealm, server: &str, extra: &[&str]) -> Output {
     let keytab = r.rmfc_keytab.display().to_string();
     let mut args: Vec<&str> = vec!["--address", server, "--timeout", "30s"];
     if !extra.contains(&"--rm-principal") {
@@ -89,7 +76,7 @@ fn state_with(r: &Realm, server: &str, extra: &[&str]) -> Output {
 
 #[test]
 fn each_kerberos_failure_names_its_cause() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, "privacy");
     let addr = server.addr();
     let missing = r.kdc.dir().join("missing.keytab").display().to_string();
@@ -132,7 +119,7 @@ fn each_kerberos_failure_names_its_cause() {
 
 #[test]
 fn an_expired_ticket_in_the_cache_is_reported_as_expired() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, "authentication");
     let ccache = r.kdc.dir().join("short.ccache");
     r.kdc.kinit("rmfc/localhost@RMFC.TEST", &r.rmfc_keytab, &ccache, Duration::from_secs(2));
@@ -171,7 +158,7 @@ fn an_expired_ticket_in_the_cache_is_reported_as_expired() {
 
 #[test]
 fn a_simple_server_is_refused_not_fallen_back_to() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let simple = support::hadoop::JavaHaServer::start(&["manual"]);
     let addr = simple.addr("manual").replace("127.0.0.1", "localhost");
     let out = state_with(&r, &addr, &[]);
@@ -182,7 +169,7 @@ fn a_simple_server_is_refused_not_fallen_back_to() {
 
 /// `rm-admin get-service-state` with rmfc's wall clock ten minutes ahead (tokio's monotonic
 /// clock left alone) and `krb5_conf` as its Kerberos configuration.
-fn skewed_state(r: &Realm, addr: &str, krb5_conf: &std::path::Path) -> Output {
+fn skewed_state(r: &ClusterRealm, addr: &str, krb5_conf: &std::path::Path) -> Output {
     let faketime = "/usr/bin/faketime";
     assert!(
         std::path::Path::new(faketime).is_file(),
@@ -200,7 +187,7 @@ fn skewed_state(r: &Realm, addr: &str, krb5_conf: &std::path::Path) -> Output {
 
 #[test]
 fn a_clock_ten_minutes_off_is_compensated_or_reported_as_clock_skew() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, "authentication");
     let addr = server.addr();
     // MIT's default (kdc_timesync): the library measures the KDC's clock and compensates.

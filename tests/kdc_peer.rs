@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use support::hadoop::java_ha_client;
 use support::hadoop_secure::{secure_ha_client, ClientLogin, SecureHaServer};
-use support::kdc::{Kdc, PrincipalOpts};
+use support::kdc::{ClusterRealm, Kdc, PrincipalOpts};
 
 /// Seconds from `Valid starting` to `Expires` of the TGT line of `klist` output
 /// (`12/07/26 06:16:04  12/07/26 06:16:24  krbtgt/RMFC.TEST@RMFC.TEST`).
@@ -54,21 +54,7 @@ fn the_kdc_issues_tickets_from_its_keytabs_and_refuses_strangers() {
     assert!(kdc.log().contains("CLIENT_NOT_FOUND"), "{}", kdc.log());
 }
 
-/// A realm with the RM's and rmfc's principals, as a secure cluster has them.
-struct Realm {
-    kdc: Kdc,
-    rm_keytab: std::path::PathBuf,
-    rmfc_keytab: std::path::PathBuf,
-}
-
-fn realm() -> Realm {
-    let kdc = Kdc::start();
-    let rm_keytab = kdc.add_principal("rm/localhost");
-    let rmfc_keytab = kdc.add_principal("rmfc/localhost");
-    Realm { kdc, rm_keytab, rmfc_keytab }
-}
-
-fn rmfc_login(r: &Realm, protection: &str) -> ClientLogin {
+fn rmfc_login(r: &ClusterRealm, protection: &str) -> ClientLogin {
     ClientLogin {
         principal: "rmfc/localhost@RMFC.TEST".into(),
         keytab: r.rmfc_keytab.clone(),
@@ -81,7 +67,7 @@ fn rmfc_login(r: &Realm, protection: &str) -> ClientLogin {
 /// at `protection`; the server saw rmfc's full principal, authenticated by Kerberos, over a
 /// connection with SASL QOP `qop`.
 fn hadoops_client_authenticates_at(protection: &str, qop: &str) {
-    let r = realm();
+    let r = ClusterRealm::start();
     let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, protection);
     let out =
         secure_ha_client(&r.kdc, &rmfc_login(&r, protection), &server.addr(), &["status", "active:user", "status"]);
@@ -129,7 +115,7 @@ fn hadoops_own_client_authenticates_with_privacy() {
 /// with none in common, or without Kerberos (SIMPLE), is refused before any call is made.
 #[test]
 fn the_secure_server_refuses_simple_and_foreign_protection() {
-    let r = realm();
+    let r = ClusterRealm::start();
     let server = SecureHaServer::start(&r.kdc, "rm/localhost@RMFC.TEST", &r.rm_keytab, "authentication,privacy");
     let addr = server.addr();
 

@@ -306,3 +306,20 @@ fn kdc_conf_text(port: u16, dir: &Path) -> String {
         log = dir.join("kdc.log").display(),
     )
 }
+
+/// A realm as a secure cluster has it: the KDC, the RMs' principal `rm/localhost` and rmfc's
+/// `rmfc/localhost`, each with its keytab.
+pub struct ClusterRealm {
+    pub kdc: Kdc,
+    pub rm_keytab: PathBuf,
+    pub rmfc_keytab: PathBuf,
+}
+
+impl ClusterRealm {
+    pub fn start() -> Self {
+        let kdc = Kdc::start();
+        let rm_keytab = kdc.add_principal("rm/localhost");
+        let rmfc_keytab = kdc.add_principal("rmfc/localhost");
+        ClusterRealm { kdc, rm_keytab, rmfc_keytab }
+    }
+}
