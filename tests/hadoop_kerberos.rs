@@ -55,6 +55,12 @@ fn every_protection_level_authenticates_as_rmfcs_principal() {
         let seen = server.wait_authenticated("transitionToActive");
         assert_eq!(seen[0].auth_method, "KERBEROS", "{protection}: {seen:?}");
         assert_eq!(seen[0].user, "rmfc/localhost@RMFC.TEST", "{protection}: the server knows rmfc by its ticket");
+        let sasl_qop = match protection {
+            "authentication" => "auth",
+            "integrity" => "auth-int",
+            _ => "auth-conf",
+        };
+        assert_eq!(seen[0].qop.as_deref(), Some(sasl_qop), "{protection}: what the server negotiated");
     }
 }
 
