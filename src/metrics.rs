@@ -180,6 +180,8 @@ impl Metrics {
                 };
                 self.fence_started.insert(*op, method);
             }
+            // A failsafe entry records no failover.
+            Action::AppendHistory { entry, .. } if entry.trigger == Trigger::Failsafe => {}
             Action::AppendHistory { entry, .. } => {
                 let trigger = match &entry.trigger {
                     Trigger::Startup => "startup",
@@ -187,6 +189,7 @@ impl Metrics {
                     Trigger::Reassert => "reassert",
                     Trigger::Refused => "refused",
                     Trigger::Switchover { .. } => "switchover",
+                    Trigger::Failsafe => return,
                 };
                 let result = if entry.succeeded() { "success" } else { "failure" };
                 self.failovers.with_label_values(&[trigger, result]).inc();

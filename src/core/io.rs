@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::health::ProbeOutcome;
 use super::types::{
-    Breadcrumb, Candidate, ClusterState, HistoryEntry, OpId, PeerHealth, RmId, SessionGen, StateSnapshot,
+    AckAnswer, AckRequest, Breadcrumb, Candidate, ClusterState, HistoryEntry, OpId, PeerHealth, RmId, SessionGen,
+    StateSnapshot,
 };
 
 /// Something the core must know about.
@@ -50,6 +51,12 @@ pub enum Event {
     FenceDone { op: OpId, result: Result<(), String> },
     /// fence adapter, answer to `VerifyStoreFence`.
     StoreFenceVerified { op: OpId, result: Result<(), String> },
+    /// admin API: another member asks for a failsafe acknowledgement; the answer goes out as
+    /// `AnswerFailsafeAck` with the same `reply` (the HTTP request waits for it).
+    FailsafeAckRequested { reply: u64, request: AckRequest },
+    /// peer adapter, answer to `RequestFailsafeAck` (`Err`: no answer: unreachable, timed out,
+    /// rejected credentials, a malformed body).
+    FailsafeAckAnswered { op: OpId, result: Result<AckAnswer, String> },
 }
 
 /// Why a CAS write did not happen.
@@ -116,6 +123,11 @@ pub enum Action {
     /// fence adapter: check that the state store root's ACL changed hands; reports
     /// `StoreFenceVerified`.
     VerifyStoreFence { op: OpId, epoch: u64 },
+    /// peer adapter: ask `peer`'s controller (at `admin_url`, its admin API) for a failsafe
+    /// acknowledgement; reports `FailsafeAckAnswered`.
+    RequestFailsafeAck { op: OpId, peer: RmId, admin_url: String, request: AckRequest },
+    /// admin API: the answer to the `FailsafeAckRequested` of the same `reply`.
+    AnswerFailsafeAck { reply: u64, answer: AckAnswer },
     /// Log (INFO, with cluster, rm id, epoch) and count a role change or a decision.
     Announce(Announcement),
 }
@@ -143,4 +155,6 @@ pub enum AnnouncementKind {
     CorruptState,
     /// A switchover began, stood aside for, or was abandoned.
     Switchover,
+    /// The failsafe started or ended keeping the local RM ACTIVE through a ZooKeeper outage.
+    Failsafe,
 }

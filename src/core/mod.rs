@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod controller;
+pub mod failsafe;
 pub mod health;
 pub mod io;
 pub mod switchover;

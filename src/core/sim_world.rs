@@ -90,6 +90,7 @@ pub(super) fn cfg(rm: &str) -> CoreConfig {
         retry_initial: Duration::from_millis(500),
         retry_max: Duration::from_millis(5000),
         peer_report_fresh_ms: 10_000,
+        failsafe: None,
     }
 }
 
@@ -358,6 +359,9 @@ impl World {
                 };
                 self.nodes[i].io_q.push_back(Event::FenceDone { op, result });
             }
+            // The in-memory world has no peer links: a request goes unanswered (the failsafe
+            // model check, failsafe_model.rs, carries them).
+            Action::RequestFailsafeAck { .. } | Action::AnswerFailsafeAck { .. } => {}
             Action::VerifyStoreFence { op, .. } => {
                 let result = if self.store_fence_fails { Err("fence not confirmed".into()) } else { Ok(()) };
                 self.nodes[i].io_q.push_back(Event::StoreFenceVerified { op, result })

@@ -15,7 +15,7 @@ pub type RmId = String;
 pub struct SessionGen(pub u64);
 
 /// Identifies one I/O request the core made; its result event carries the same id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct OpId(pub u64);
 
 /// One election candidate, as read from `/election` (sorted by the adapter or not: the core sorts).
@@ -54,6 +54,46 @@ pub struct ClusterState {
     /// An operator's pending switchover: the leader hands over to its target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switchover: Option<Box<Switchover>>,
+    /// The failsafe membership the leader of `epoch` recorded (failsafe mode on): whose
+    /// acknowledgements it needs to keep its RM ACTIVE through a ZooKeeper outage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failsafe: Option<FailsafeRecord>,
+}
+
+/// One controller of the cluster, as the failsafe knows it: the RM it sits beside and the base
+/// URL of its admin API (`http(s)://HOST:PORT`), where it is asked for acknowledgements.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FailsafeMember {
+    pub rm_id: RmId,
+    pub admin_url: String,
+}
+
+/// What a failsafe leader records in `/state` while ZooKeeper is up: every member (itself
+/// included) and the lease of one acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FailsafeRecord {
+    pub members: Vec<FailsafeMember>,
+    pub lease_ms: u64,
+}
+
+/// A failsafe leader's request, sent to every other member while ZooKeeper is unreachable:
+/// "I, `leader`, keep my RM ACTIVE under `epoch`; promise not to promote for `lease_ms`".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub leader: RmId,
+    pub epoch: u64,
+    pub lease_ms: u64,
+}
+
+/// A member's answer to an [`AckRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "answer")]
+pub enum AckAnswer {
+    /// The member cannot reach ZooKeeper either, accepts the leader and epoch, and will not
+    /// promote its RM before `lease_ms` (plus a clock margin) from when it answered.
+    Granted { lease_ms: u64 },
+    /// Not granted, and why (the member reaches ZooKeeper, knows a newer epoch, ...).
+    Refused { reason: String },
 }
 
 /// An operator's request to hand the active role to `target`, recorded in `/state` by whichever
@@ -151,6 +191,9 @@ pub enum Trigger {
     /// An operator's switchover (`id`), asked by `by` for `reason`. Also journals a switchover
     /// that was abandoned (the outcome says why).
     Switchover { id: String, by: String, reason: String },
+    /// The failsafe kept (or stopped keeping) the local RM ACTIVE through a ZooKeeper outage;
+    /// the outcome says which and why. Journaled once ZooKeeper is back.
+    Failsafe,
 }
 
 /// What the journal records for one promotion attempt.

@@ -55,6 +55,7 @@ pub fn core_config(c: &Config) -> CoreConfig {
         retry_initial: Duration::from_secs(1),
         retry_max: Duration::from_secs(30),
         peer_report_fresh_ms: (probe_cycle * (c.health.hung_after + 1) * 2).as_millis() as u64,
+        failsafe: None,
     }
 }
 

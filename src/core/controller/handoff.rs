@@ -82,6 +82,9 @@ impl Controller {
         };
         self.retry_backoff = self.cfg.retry_initial;
         self.note_snapshot(&snap);
+        if snap.state.epoch == self.epoch {
+            self.note_failsafe_record(snap.state.epoch, snap.state.failsafe.as_ref());
+        }
         let Some(sw) = snap.state.switchover.clone() else { return };
         let Role::Active { epoch } = self.role else { return };
         if let Some((id, entry)) = self.pending_failure.take() {

@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use crate::hadoop_ipc::HaState;
 
 use super::budget::FailoverBudget;
+use super::failsafe::{AckSet, FailsafeSettings, FailsafeStatus, Promises};
 use super::health::{HealthTracker, ProbeOutcome, RmHealth};
 use super::io::{Action, Announcement, AnnouncementKind as K, Event, FenceStep};
 use super::types::*;
 
+mod failsafe;
 mod handoff;
 mod promotion;
 mod reconcile;
@@ -53,6 +55,8 @@ pub struct CoreConfig {
     pub retry_max: Duration,
     /// A peer's Dead/Hung report younger than this skips the graceful fence.
     pub peer_report_fresh_ms: u64,
+    /// Failsafe mode (`None`: off): keep the active RM through a ZooKeeper outage.
+    pub failsafe: Option<FailsafeSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +193,7 @@ pub struct Status {
     pub last_probe: Option<Instant>,
     /// Automatic failover was paused at the last state read (leader's view).
     pub paused: bool,
+    pub failsafe: FailsafeStatus,
 }
 
 impl Role {
@@ -256,6 +261,17 @@ pub struct Controller {
     own_state_version: Option<i32>,
     /// A switchover whose demotion failed: cleared with this journal entry at the next read.
     pending_failure: Option<(String, HistoryEntry)>,
+    /// When this controller started: a restarted member has forgotten its failsafe promises.
+    started: Instant,
+    /// A failsafe leader's acknowledgements while ZooKeeper is unreachable.
+    acks: Option<AckSet>,
+    /// The promise this controller gave a failsafe leader.
+    promises: Promises,
+    /// The epoch whose `/state` records our failsafe membership (set by our promotion's write
+    /// or a re-read): only then may the failsafe keep our RM.
+    failsafe_recorded: Option<u64>,
+    /// Failsafe journal entries, appended once ZooKeeper is back.
+    failsafe_journal: Vec<HistoryEntry>,
 }
 
 fn ann(kind: K, epoch: u64, reason: impl Into<String>) -> Action {
@@ -294,6 +310,11 @@ impl Controller {
             state_recheck: None,
             own_state_version: None,
             pending_failure: None,
+            started: now,
+            acks: None,
+            promises: Promises::default(),
+            failsafe_recorded: None,
+            failsafe_journal: Vec::new(),
         }
     }
 
@@ -322,6 +343,7 @@ impl Controller {
             budget_remaining: self.last_failovers.as_ref().map(|(f, at)| self.cfg.budget.remaining(f, *at)),
             last_probe: self.last_probe,
             paused: self.paused,
+            failsafe: self.failsafe_status(),
         }
     }
 
@@ -338,7 +360,10 @@ impl Controller {
             d.push(t);
         }
         match &self.role {
-            Role::Neutral { fence_at, .. } if !connected => d.push(*fence_at),
+            Role::Neutral { fence_at, .. } if !connected => match &self.acks {
+                Some(acks) => d.extend([acks.fence_at.unwrap_or(*fence_at), acks.next_round]),
+                None => d.push(*fence_at),
+            },
             Role::Blocked { retry_at, .. } => d.push(*retry_at),
             // Acted on only between steps (reconcile_operator_requests): while one is in flight
             // its answer wakes the loop.
@@ -497,6 +522,8 @@ impl Controller {
                 _ => self.on_activation_done(now, op, result, &mut out),
             },
             Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),
+            Event::FailsafeAckRequested { reply, request } => self.on_ack_requested(now, reply, request, &mut out),
+            Event::FailsafeAckAnswered { op, result } => self.on_ack_answered(op, result),
             // Stale (another session generation, an answer nobody waits for): ignore.
             _ => {}
         }

@@ -87,6 +87,13 @@ impl Controller {
             }
         };
         self.note_snapshot(&snap);
+        // The failsafe's promises bind every promotion, manual ones included.
+        if let Some((reason, until)) = self.failsafe_gate(now, &snap) {
+            return match until {
+                Some(until) => self.block_for(now, K::Blocked, reason, until.saturating_duration_since(now), out),
+                None => self.block(now, K::Blocked, reason, out),
+            };
+        }
         // An operator's switchover comes before anything automatic.
         let mut manual = false;
         if let Some(sw) = snap.state.switchover.clone() {
@@ -216,6 +223,7 @@ impl Controller {
             // stood aside from or abandoned any other): it is complete with this write.
             pause: snap.state.pause.clone(),
             switchover: None,
+            failsafe: self.cfg.failsafe.as_ref().map(|s| s.record()),
         };
         let journal = Box::new(Journal {
             trigger,
@@ -241,6 +249,8 @@ impl Controller {
         match result {
             Ok(()) => {
                 self.epoch = epoch;
+                let record = self.cfg.failsafe.as_ref().map(|s| s.record());
+                self.note_failsafe_record(epoch, record.as_ref());
                 let op = self.op();
                 self.role = Role::Promoting { step_name: "activating", started: now };
                 self.step = Some(Step::Activating { op, epoch, verify_store, journal });

@@ -8,16 +8,21 @@
 use std::time::Instant;
 
 use super::{ann, Controller, Membership, Role, Session, Step};
+use crate::core::failsafe::AckSet;
 use crate::core::io::{Action, AnnouncementKind as K, TargetState};
 use crate::hadoop_ipc::HaState;
 
 impl Controller {
-    /// Safety rule 2 (self-fencing): the one rule a future ZooKeeper-outage failsafe refines.
-    /// A controller whose RM may be active and which cannot prove its leadership demotes its RM
-    /// `self_fence_after` after losing the connection, and at once when the session is gone.
+    /// Safety rule 2 (self-fencing), refined by the failsafe (`failsafe.rs`). A controller
+    /// whose RM may be active and which cannot prove its leadership demotes its RM
+    /// `self_fence_after` after losing the connection, and at once when the session is gone —
+    /// unless, while ZooKeeper is unreachable, it holds an acknowledgement of every other
+    /// failsafe member: then it demotes in time before the earliest of them runs out.
     pub(super) fn reconcile_session_loss(&mut self, now: Instant, out: &mut Vec<Action>) {
         let connected = matches!(self.session, Session::Connected { .. });
         if connected {
+            self.end_failsafe("ZooKeeper is reachable again", out);
+            self.flush_failsafe_journal(out);
             return;
         }
         let fence_at = match self.session {
@@ -30,17 +35,27 @@ impl Controller {
             _ => false,
         };
         if rm_may_be_active {
+            // A hand-over in progress gives our RM up anyway: no failsafe for it.
+            let handing_over = matches!(self.step, Some(Step::Announcing { .. } | Step::Yielding { .. }));
+            let keep = self.failsafe_may_keep(!handing_over);
             self.step = None;
             self.role = Role::Neutral { epoch: self.epoch, fence_at };
+            self.acks = keep.then(|| AckSet::new(self.epoch, now));
         } else if matches!(self.role, Role::Promoting { .. } | Role::Blocked { .. }) {
             // Nothing was promoted yet: simply stop (rule 3: no promotion without a live session).
             self.step = None;
             self.role = Role::Follower;
         }
         if let Role::Neutral { epoch, fence_at } = self.role.clone() {
-            let fence_at = fence_at.min(if matches!(self.session, Session::Opening) { now } else { fence_at });
-            if now >= fence_at {
+            let expired = matches!(self.session, Session::Opening);
+            let fence_at = if expired { now } else { fence_at };
+            if expired {
+                self.end_failsafe("the ZooKeeper session expired", out);
+            }
+            let demote_at = self.failsafe_fence_at(now, fence_at, out);
+            if now >= demote_at {
                 self.role = Role::Follower;
+                self.end_failsafe("an acknowledgement is missing or ran out: self-fencing", out);
                 out.push(ann(
                     K::SelfFenced,
                     epoch,
