@@ -9,7 +9,7 @@
 //! starts `e`. When that leader, its RM ACTIVE, loses its ZooKeeper connection (not its session:
 //! an expiry is told by a reachable server, so someone else may lead) and no hand-over is in
 //! progress, it asks every other recorded member, over their admin APIs, for an
-//! acknowledgement [`AckRequest`] `{leader, e, L}`, again every `L/3`.
+//! acknowledgement [`AckRequest`] `{leader, e, L}`, again every `L/4`.
 //!
 //! A member grants one only if it cannot reach ZooKeeper either, its own RM cannot be active
 //! (it is a follower and its RM is not reported ACTIVE), it knows no newer epoch, and it has no
@@ -67,9 +67,10 @@ impl FailsafeSettings {
         FailsafeRecord { members: self.members.clone(), lease_ms: self.lease.as_millis() as u64 }
     }
 
-    /// How often a failsafe leader renews its acknowledgements.
+    /// How often a failsafe leader renews its acknowledgements: a renewal must be answered
+    /// before the demotion budget before the end of the previous one, hence 1/4.
     pub fn renew_every(&self) -> Duration {
-        self.lease / 3
+        self.lease / 4
     }
 
     /// A member's promise outlasts the leader's count of it by this much: monotonic clocks on
@@ -331,8 +332,8 @@ mod tests {
         let mut acks = AckSet::new(3, t0);
         assert_eq!(acks.answer(OpId(9), &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease), None);
         assert_eq!(acks.due(t0, &s, "rm1", || OpId(1)).len(), 1);
-        assert!(acks.due(ms(t0, 999), &s, "rm1", || OpId(2)).is_empty(), "not before the next round");
-        assert_eq!(acks.due(ms(t0, 1000), &s, "rm1", || OpId(3)).len(), 1, "unanswered for a round: lost");
+        assert!(acks.due(ms(t0, 749), &s, "rm1", || OpId(2)).is_empty(), "not before the next round");
+        assert_eq!(acks.due(ms(t0, 750), &s, "rm1", || OpId(3)).len(), 1, "unanswered for a round: lost");
     }
 
     #[test]
