@@ -24,7 +24,8 @@
 //! member's promise outlasts that instant. The leader keeps its RM ACTIVE past its ordinary
 //! self-fence deadline only while it holds one from *every* other member, and begins demoting
 //! `demote_budget` (the time a demotion may take) before the earliest of them runs out. A
-//! missing, refused or failed acknowledgement therefore means self-fencing as without failsafe.
+//! member that never acknowledged, or refuses, means self-fencing as without failsafe; one
+//! whose renewal goes unanswered means self-fencing once its last lease runs out.
 //!
 //! # Why at most one RM is ACTIVE
 //!
@@ -48,6 +49,27 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::types::{AckAnswer, AckRequest, FailsafeMember, FailsafeRecord, OpId, RmId};
+
+/// A rule the model check breaks on purpose, to show that it would notice (tests only).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sabotage {
+    /// A member forgets its promises when it promotes.
+    ForgetPromises,
+    /// The leader keeps its RM after its acknowledgements ran out.
+    KeepAfterLeases,
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(crate) static SABOTAGE: std::cell::Cell<Option<Sabotage>> = const { std::cell::Cell::new(None) };
+}
+
+/// Is `rule` broken on purpose (only ever in the model check's own tests)?
+#[cfg(test)]
+pub(crate) fn sabotaged(rule: Sabotage) -> bool {
+    SABOTAGE.with(|s| s.get() == Some(rule))
+}
 
 /// Failsafe settings of one controller (`failsafe.*` in the config file).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -149,8 +171,9 @@ impl AckSet {
     }
 
     /// Folds in an answer. Returns who answered, or `None` for an answer nobody waits for.
-    /// A refusal or a failure drops what that member had granted: the leader takes no chances
-    /// on a member that may reach ZooKeeper again.
+    /// A refusal drops what that member had granted (it says it reaches ZooKeeper, or no
+    /// longer accepts us: the leader takes no chances); a missing answer does not — the
+    /// member's promise stands until its lease runs out, and safety rests on the leases alone.
     pub fn answer(&mut self, op: OpId, result: &Result<AckAnswer, String>, lease: Duration) -> Option<RmId> {
         let (rm, sent) = self.in_flight.remove(&op)?;
         match result {
@@ -160,9 +183,10 @@ impl AckSet {
                 let e = self.held.entry(rm.clone()).or_insert(until);
                 *e = (*e).max(until);
             }
-            Ok(AckAnswer::Refused { .. }) | Err(_) => {
+            Ok(AckAnswer::Refused { .. }) => {
                 self.held.remove(&rm);
             }
+            Err(_) => {}
         }
         Some(rm)
     }
@@ -314,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_or_a_failure_drops_what_that_member_granted() {
+    fn a_refusal_drops_what_that_member_granted_and_a_missing_answer_lets_the_lease_run_out() {
         let s = settings(2);
         let t0 = Instant::now();
         let mut acks = AckSet::new(3, t0);
@@ -322,7 +346,10 @@ mod tests {
         acks.answer(first[0].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
         let second = acks.due(ms(t0, 1000), &s, "rm1", || OpId(2));
         acks.answer(second[0].0, &Err("connection refused".into()), s.lease);
-        assert_eq!(acks.all_held_until(ms(t0, 1001), &s, "rm1"), None);
+        assert_eq!(acks.all_held_until(ms(t0, 1001), &s, "rm1"), Some(ms(t0, 3000)), "the first lease still holds");
+        let third = acks.due(ms(t0, 2000), &s, "rm1", || OpId(3));
+        acks.answer(third[0].0, &Ok(AckAnswer::Refused { reason: "reaches ZooKeeper".into() }), s.lease);
+        assert_eq!(acks.all_held_until(ms(t0, 2001), &s, "rm1"), None);
     }
 
     #[test]

@@ -13,6 +13,14 @@ pub mod switchover;
 pub mod types;
 
 #[cfg(test)]
+mod failsafe_check;
+#[cfg(test)]
+mod failsafe_model;
+#[cfg(test)]
+mod failsafe_tests;
+#[cfg(test)]
+mod sim_net;
+#[cfg(test)]
 mod sim_tests;
 #[cfg(test)]
 mod sim_world;

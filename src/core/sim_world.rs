@@ -7,6 +7,11 @@
 //!   ACTIVE and not fenced, or, after any step, two unfenced RMs are ACTIVE at once;
 //! - rule 3: a promotion happens without a live session holding the election;
 //! - a controller's next deadline is already due after a step (its loop would spin).
+//!
+//! With `strict` (the failsafe model check, `failsafe_model.rs`), the network (`sim_net.rs`)
+//! matters: graceful fencing needs a link to the target's host, and an RM fenced through the
+//! state store stops being ACTIVE only once it reaches ZooKeeper (until then it still serves:
+//! it just cannot write), so such an RM counts as ACTIVE for "two RMs ACTIVE at once".
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -15,6 +20,7 @@ use super::budget::FailoverBudget;
 use super::controller::{Controller, CoreConfig, FenceMethodKind, Role};
 use super::health::ProbeOutcome;
 use super::io::{Action, Event, FenceStep, TargetState, WriteFailure};
+use super::sim_net::Net;
 use super::types::*;
 use crate::hadoop_ipc::HaState;
 
@@ -25,7 +31,7 @@ pub(super) enum Proc {
     Dead,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ModelRm {
     pub(super) state: HaState,
     pub(super) proc: Proc,
@@ -41,6 +47,7 @@ pub(super) enum Sess {
     Expired,
 }
 
+#[derive(Debug, Clone)]
 pub(super) struct Node {
     pub(super) rm: RmId,
     pub(super) ctl: Option<Controller>,
@@ -50,6 +57,7 @@ pub(super) struct Node {
     pub(super) io_q: VecDeque<Event>,
 }
 
+#[derive(Debug, Clone)]
 pub(super) struct World {
     pub(super) t0: Instant,
     pub(super) now_ms: u64,
@@ -74,6 +82,11 @@ pub(super) struct World {
     pub(super) history: Vec<HistoryEntry>,
     /// `/health/<rm>`: what each controller last published, and when (world ms).
     pub(super) health_reports: BTreeMap<RmId, (PeerHealth, u64)>,
+    pub(super) net: Net,
+    /// Judge ACTIVE RMs by what they serve, network included (see the module doc).
+    pub(super) strict: bool,
+    /// Failsafe messages the controllers sent, by sender, for a world that carries them.
+    pub(super) peer_out: Vec<(usize, Action)>,
 }
 
 pub(super) fn cfg(rm: &str) -> CoreConfig {
@@ -96,6 +109,11 @@ pub(super) fn cfg(rm: &str) -> CoreConfig {
 
 impl World {
     pub(super) fn new(n: usize) -> Self {
+        Self::new_with(n, cfg)
+    }
+
+    /// `n` controllers, `config(rm)` each.
+    pub(super) fn new_with(n: usize, config: impl Fn(&str) -> CoreConfig) -> Self {
         let t0 = Instant::now();
         let mut w = World {
             t0,
@@ -116,6 +134,9 @@ impl World {
             state_reads: 0,
             history: Vec::new(),
             health_reports: BTreeMap::new(),
+            net: Net::default(),
+            strict: false,
+            peer_out: Vec::new(),
         };
         for i in 1..=n {
             let rm = format!("rm{i}");
@@ -123,7 +144,8 @@ impl World {
             w.nodes.push(Node { rm, ctl: None, session: None, zk_q: VecDeque::new(), io_q: VecDeque::new() });
         }
         for i in 0..n {
-            w.start_controller(i);
+            let c = config(&w.nodes[i].rm);
+            w.start_controller_with(i, c);
         }
         w
     }
@@ -203,10 +225,19 @@ impl World {
         self.state_changed();
     }
 
-    /// Two RMs ACTIVE at once (alive or not: a hung active still believes it is).
+    /// Does `rm` act as the ACTIVE RM? Alive or not (a hung active still believes it is),
+    /// unless fenced; strictly, a store-fenced RM that cannot reach ZooKeeper still serves.
+    pub(super) fn serving(&self, rm: &str, m: &ModelRm) -> bool {
+        if self.strict {
+            m.state == HaState::Active && m.proc == Proc::Alive && !(m.fenced && self.net.reaches_zk(rm))
+        } else {
+            m.state == HaState::Active && !m.fenced
+        }
+    }
+
+    /// Two RMs ACTIVE at once.
     pub(super) fn double_active(&self) -> Option<Vec<RmId>> {
-        let active: Vec<RmId> =
-            self.rms.iter().filter(|(_, m)| m.state == HaState::Active && !m.fenced).map(|(k, _)| k.clone()).collect();
+        let active: Vec<RmId> = self.rms.iter().filter(|(k, m)| self.serving(k, m)).map(|(k, _)| k.clone()).collect();
         (active.len() > 1).then_some(active)
     }
 
@@ -225,7 +256,8 @@ impl World {
             other => self.violations.push(format!("rule 3: {rm} promoted while the lowest node is {other:?}")),
         }
         for (other, m) in &self.rms {
-            if other != rm && m.state == HaState::Active && !(m.fenced && m.proc != Proc::Alive) {
+            let unfenced = if self.strict { self.serving(other, m) } else { !(m.fenced && m.proc != Proc::Alive) };
+            if other != rm && m.state == HaState::Active && unfenced {
                 self.violations.push(format!("rule 1: {rm} promoted while {other} is ACTIVE and not fenced ({m:?})"));
             }
         }
@@ -248,9 +280,14 @@ impl World {
             Action::OpenSession { gen } => {
                 self.next_session += 1;
                 let id = self.next_session;
-                self.sessions.insert(id, Sess::Connected);
                 self.nodes[i].session = Some((gen, id));
-                self.nodes[i].zk_q.push_back(Event::SessionConnected { gen, session_id: id });
+                if self.net.reaches_zk(&rm_id) {
+                    self.sessions.insert(id, Sess::Connected);
+                    self.nodes[i].zk_q.push_back(Event::SessionConnected { gen, session_id: id });
+                } else {
+                    // Connects once ZooKeeper is reachable (`reconnect`).
+                    self.sessions.insert(id, Sess::Disconnected);
+                }
             }
             Action::JoinElection { gen } => match self.zk_usable(i, gen) {
                 Some(id) => {
@@ -344,13 +381,17 @@ impl World {
             }
             Action::Fence { op, target, step, .. } => {
                 let result = match step {
+                    _ if !self.net.reaches(&rm_id, &target) && step == FenceStep::Graceful => {
+                        Err(format!("{target} unreachable"))
+                    }
                     FenceStep::Graceful => self.transition(&target, TargetState::Standby),
                     FenceStep::Method(_) => {
                         // zk_state_store: the new active takes the store; the target can no
                         // longer write and demotes itself as soon as it runs.
+                        let demotes = !self.strict || self.net.reaches_zk(&target);
                         if let Some(m) = self.rms.get_mut(&target) {
                             m.fenced = true;
-                            if m.proc == Proc::Alive {
+                            if m.proc == Proc::Alive && demotes {
                                 m.state = HaState::Standby;
                             }
                         }
@@ -359,9 +400,8 @@ impl World {
                 };
                 self.nodes[i].io_q.push_back(Event::FenceDone { op, result });
             }
-            // The in-memory world has no peer links: a request goes unanswered (the failsafe
-            // model check, failsafe_model.rs, carries them).
-            Action::RequestFailsafeAck { .. } | Action::AnswerFailsafeAck { .. } => {}
+            // Carried by the failsafe model check (failsafe_model.rs); elsewhere unanswered.
+            a @ (Action::RequestFailsafeAck { .. } | Action::AnswerFailsafeAck { .. }) => self.peer_out.push((i, a)),
             Action::VerifyStoreFence { op, .. } => {
                 let result = if self.store_fence_fails { Err("fence not confirmed".into()) } else { Ok(()) };
                 self.nodes[i].io_q.push_back(Event::StoreFenceVerified { op, result })
@@ -403,6 +443,15 @@ impl World {
             }
         }
         self.execute(i, actions);
+        if self.strict {
+            // A store-fenced RM that reaches ZooKeeper fails its next write and demotes itself.
+            let net = self.net.clone();
+            for (rm, m) in self.rms.iter_mut() {
+                if m.fenced && m.state == HaState::Active && m.proc == Proc::Alive && net.reaches_zk(rm) {
+                    m.state = HaState::Standby;
+                }
+            }
+        }
         if let Some(both) = self.double_active() {
             let v = format!("two RMs ACTIVE at once: {both:?}");
             if self.violations.last() != Some(&v) {

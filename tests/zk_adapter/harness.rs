@@ -197,6 +197,7 @@ pub fn write_action(op: OpId, gen: SessionGen, own: &str, expected_version: Opti
             recent_failovers_ms: vec![],
             pause: None,
             switchover: None,
+            failsafe: None,
         }),
         breadcrumb: Some(Breadcrumb { active_rm: rm, epoch }),
     }

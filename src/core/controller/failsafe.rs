@@ -52,6 +52,13 @@ impl Controller {
             Some(until) => fence_at.max(until.checked_sub(settings.demote_budget).unwrap_or(now)),
             None => fence_at,
         };
+        #[cfg(test)]
+        let demote_at =
+            if acks.engaged && crate::core::failsafe::sabotaged(crate::core::failsafe::Sabotage::KeepAfterLeases) {
+                demote_at.max(now + std::time::Duration::from_secs(3600))
+            } else {
+                demote_at
+            };
         acks.fence_at = Some(demote_at);
         acks.last_look = now;
         if now >= fence_at && now < demote_at && !acks.engaged {
@@ -132,7 +139,11 @@ impl Controller {
     /// promotion: `Some((reason, until))` while this controller may not promote. `until`:
     /// `None` until something else changes (a membership the leader must re-record).
     pub(super) fn failsafe_gate(&self, now: Instant, snap: &StateSnapshot) -> Option<(String, Option<Instant>)> {
-        if let (Some(until), Some((leader, epoch))) = (self.promises.until, &self.promises.to) {
+        #[cfg(test)]
+        let forget = crate::core::failsafe::sabotaged(crate::core::failsafe::Sabotage::ForgetPromises);
+        #[cfg(not(test))]
+        let forget = false;
+        if let (Some(until), Some((leader, epoch)), false) = (self.promises.until, &self.promises.to, forget) {
             if now < until {
                 return Some((
                     format!(

@@ -219,6 +219,7 @@ impl Role {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct Controller {
     cfg: CoreConfig,
     gen: SessionGen,
