@@ -86,7 +86,21 @@ fn describe(f: &Fault) -> String {
     }
 }
 
+/// Deeper runs: `RMFC_MODEL_FAULTS=3 RMFC_MODEL_HORIZON_S=16 cargo test --release --lib
+/// core::failsafe_check -- --nocapture`.
+fn deepened(mut b: Bounds) -> Bounds {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(f) = env("RMFC_MODEL_FAULTS") {
+        b.faults = f as usize;
+    }
+    if let Some(h) = env("RMFC_MODEL_HORIZON_S") {
+        b.horizon_ms = h * 1000;
+    }
+    b
+}
+
 fn check(b: Bounds) -> Outcome {
+    let b = deepened(b);
     let started = std::time::Instant::now();
     let out = explore(b);
     println!(

@@ -170,3 +170,20 @@ fn a_controller_missing_from_the_recorded_membership_does_not_promote() {
     let role = m.w.role(1);
     assert!(format!("{role:?}").contains("without rm2"), "{role:?}");
 }
+
+#[test]
+fn the_failsafe_lets_go_of_an_rm_that_dies_or_demotes_itself_during_the_outage() {
+    for dies in [true, false] {
+        let mut m = Model::new(2, true);
+        m.inject(&zk_down());
+        run_keeping(&mut m, SESSION_MS, &["rm1"]);
+        if dies {
+            m.w.rms.get_mut("rm1").unwrap().proc = super::sim_world::Proc::Dead;
+        } else {
+            m.inject(&Fault::RmSelfDemotes(0));
+        }
+        run(&mut m, SESSION_MS);
+        let st = m.w.nodes[0].ctl.as_ref().unwrap().status();
+        assert!(!st.failsafe.active, "dies: {dies}: {st:?}");
+    }
+}

@@ -28,6 +28,12 @@ impl Controller {
     /// When a Neutral leader demotes its RM: at `fence_at` (rule 2), later only while every
     /// other member's acknowledgement holds. Sends the renewals that are due.
     pub(super) fn failsafe_fence_at(&mut self, now: Instant, fence_at: Instant, out: &mut Vec<Action>) -> Instant {
+        if self.acks.is_some() && !self.failsafe_rm_fit() {
+            // Only a healthy ACTIVE RM is worth keeping: a member's promise would only delay
+            // the failover to a working one.
+            self.end_failsafe("the local RM is no longer healthy and ACTIVE", out);
+            return fence_at;
+        }
         let (Some(settings), Some(acks)) = (self.cfg.failsafe.clone(), self.acks.as_mut()) else { return fence_at };
         let mut next = self.next_op;
         let due = acks.due(now, &settings, &self.cfg.rm_id, || {
@@ -72,6 +78,11 @@ impl Controller {
             self.failsafe_journal.push(self.failsafe_entry(epoch, format!("failsafe started: {what}")));
         }
         demote_at
+    }
+
+    /// Is the local RM one the failsafe may keep? Healthy (or merely slow), and not STANDBY.
+    fn failsafe_rm_fit(&self) -> bool {
+        self.health.health().eligible() && self.health.last_state != Some(HaState::Standby)
     }
 
     /// The failsafe stops keeping our RM (ZooKeeper is back, the session expired, an
