@@ -111,6 +111,9 @@ impl FailsafeSettings {
     }
 }
 
+/// How soon a leader asks again after a refusal or a missing answer.
+pub const RETRY_SOON: Duration = Duration::from_millis(100);
+
 /// A failsafe leader's acknowledgements, for one epoch, while ZooKeeper is unreachable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AckSet {
@@ -174,8 +177,21 @@ impl AckSet {
     /// A refusal drops what that member had granted (it says it reaches ZooKeeper, or no
     /// longer accepts us: the leader takes no chances); a missing answer does not — the
     /// member's promise stands until its lease runs out, and safety rests on the leases alone.
-    pub fn answer(&mut self, op: OpId, result: &Result<AckAnswer, String>, lease: Duration) -> Option<RmId> {
+    ///
+    /// Anything but a grant brings the next round forward to `now + RETRY_SOON`: at the onset
+    /// of an outage the members notice it one after the other, and a member that still
+    /// reached ZooKeeper a moment ago may grant now.
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        op: OpId,
+        result: &Result<AckAnswer, String>,
+        lease: Duration,
+    ) -> Option<RmId> {
         let (rm, sent) = self.in_flight.remove(&op)?;
+        if !matches!(result, Ok(AckAnswer::Granted { .. })) {
+            self.next_round = self.next_round.min(now + RETRY_SOON);
+        }
         match result {
             Ok(AckAnswer::Granted { lease_ms }) => {
                 // Never count longer than the member promised, nor than we asked.
@@ -330,9 +346,9 @@ mod tests {
             OpId(next)
         });
         assert_eq!(sent.iter().map(|(_, m)| m.rm_id.as_str()).collect::<Vec<_>>(), ["rm2", "rm3"]);
-        acks.answer(sent[0].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
+        acks.answer(t0, sent[0].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
         assert_eq!(acks.all_held_until(ms(t0, 10), &s, "rm1"), None, "rm3 has not answered");
-        acks.answer(sent[1].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
+        acks.answer(t0, sent[1].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
         assert_eq!(acks.all_held_until(ms(t0, 10), &s, "rm1"), Some(ms(t0, 3000)), "counted from when it was sent");
         assert_eq!(acks.all_held_until(ms(t0, 3000), &s, "rm1"), None, "a lease runs out");
     }
@@ -343,13 +359,14 @@ mod tests {
         let t0 = Instant::now();
         let mut acks = AckSet::new(3, t0);
         let first = acks.due(t0, &s, "rm1", || OpId(1));
-        acks.answer(first[0].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
+        acks.answer(t0, first[0].0, &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease);
         let second = acks.due(ms(t0, 1000), &s, "rm1", || OpId(2));
-        acks.answer(second[0].0, &Err("connection refused".into()), s.lease);
+        acks.answer(ms(t0, 1000), second[0].0, &Err("connection refused".into()), s.lease);
         assert_eq!(acks.all_held_until(ms(t0, 1001), &s, "rm1"), Some(ms(t0, 3000)), "the first lease still holds");
         let third = acks.due(ms(t0, 2000), &s, "rm1", || OpId(3));
-        acks.answer(third[0].0, &Ok(AckAnswer::Refused { reason: "reaches ZooKeeper".into() }), s.lease);
+        acks.answer(ms(t0, 2000), third[0].0, &Ok(AckAnswer::Refused { reason: "reaches ZooKeeper".into() }), s.lease);
         assert_eq!(acks.all_held_until(ms(t0, 2001), &s, "rm1"), None);
+        assert_eq!(acks.next_round, ms(t0, 2000) + RETRY_SOON, "asked again soon, not a round later");
     }
 
     #[test]
@@ -357,7 +374,7 @@ mod tests {
         let s = settings(2);
         let t0 = Instant::now();
         let mut acks = AckSet::new(3, t0);
-        assert_eq!(acks.answer(OpId(9), &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease), None);
+        assert_eq!(acks.answer(t0, OpId(9), &Ok(AckAnswer::Granted { lease_ms: 3000 }), s.lease), None);
         assert_eq!(acks.due(t0, &s, "rm1", || OpId(1)).len(), 1);
         assert!(acks.due(ms(t0, 749), &s, "rm1", || OpId(2)).is_empty(), "not before the next round");
         assert_eq!(acks.due(ms(t0, 750), &s, "rm1", || OpId(3)).len(), 1, "unanswered for a round: lost");

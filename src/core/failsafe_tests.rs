@@ -187,3 +187,15 @@ fn the_failsafe_lets_go_of_an_rm_that_dies_or_demotes_itself_during_the_outage()
         assert!(!st.failsafe.active, "dies: {dies}: {st:?}");
     }
 }
+
+#[test]
+fn a_member_that_notices_the_outage_a_moment_later_is_asked_again_in_time() {
+    let mut m = Model::new(2, true);
+    // rm2 refuses the rounds at 0, 750 and 1500 ms (it reaches ZooKeeper); the next round
+    // would come after rm1's self-fence deadline (1700 ms).
+    m.inject(&net(false, &["rm1"], &[]));
+    m.advance(1550);
+    assert_eq!(m.w.active_rms(), ["rm1"]);
+    m.inject(&zk_down());
+    run_keeping(&mut m, 3 * SESSION_MS, &["rm1"]);
+}

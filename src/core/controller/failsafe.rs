@@ -115,9 +115,9 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_ack_answered(&mut self, op: OpId, result: Result<AckAnswer, String>) {
+    pub(super) fn on_ack_answered(&mut self, now: Instant, op: OpId, result: Result<AckAnswer, String>) {
         let (Some(settings), Some(acks)) = (self.cfg.failsafe.as_ref(), self.acks.as_mut()) else { return };
-        if let Some(rm) = acks.answer(op, &result, settings.lease) {
+        if let Some(rm) = acks.answer(now, op, &result, settings.lease) {
             match result {
                 Ok(AckAnswer::Granted { .. }) => {}
                 Ok(AckAnswer::Refused { reason }) => {

@@ -467,7 +467,7 @@ impl Controller {
             },
             Event::StoreFenceVerified { op, result } => self.on_store_verified(now, op, result, &mut out),
             Event::FailsafeAckRequested { reply, request } => self.on_ack_requested(now, reply, request, &mut out),
-            Event::FailsafeAckAnswered { op, result } => self.on_ack_answered(op, result),
+            Event::FailsafeAckAnswered { op, result } => self.on_ack_answered(now, op, result),
             // Stale (another session generation, an answer nobody waits for): ignore.
             _ => {}
         }
