@@ -62,7 +62,15 @@ impl GssLogin for MitKerberos {
         let cred = self.credential()?;
         let name = Name::new(target.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
             .map_err(|e| format!("server principal {target}: {e}"))?;
-        let flags = CtxFlags::GSS_C_MUTUAL_FLAG | CtxFlags::GSS_C_INTEG_FLAG | CtxFlags::GSS_C_CONF_FLAG;
+        // What Hadoop's Java client gets (Java's GSS context asks for replay and sequence
+        // detection by default): with them MIT refuses a wrapped message that is replayed,
+        // reordered or missing one before it, so a man in the middle cannot replay an old
+        // answer (an earlier getServiceStatus saying ACTIVE) or drop one unnoticed.
+        let flags = CtxFlags::GSS_C_MUTUAL_FLAG
+            | CtxFlags::GSS_C_INTEG_FLAG
+            | CtxFlags::GSS_C_CONF_FLAG
+            | CtxFlags::GSS_C_REPLAY_FLAG
+            | CtxFlags::GSS_C_SEQUENCE_FLAG;
         Ok(Box::new(MitContext(ClientCtx::new(cred, name, flags, Some(GSS_MECH_KRB5)))))
     }
 
