@@ -120,7 +120,10 @@ pub async fn run(args: RmAdminArgs) -> i32 {
 /// Refused (the RM said no) versus unreachable (we could not ask).
 pub fn exit_code(e: &HaError) -> i32 {
     match e {
-        HaError::ProcessGone { .. } | HaError::Timeout { .. } | HaError::Unreachable { .. } => super::EXIT_UNREACHABLE,
+        HaError::ProcessGone { .. }
+        | HaError::Timeout { .. }
+        | HaError::AuthTimeout { .. }
+        | HaError::Unreachable { .. } => super::EXIT_UNREACHABLE,
         _ => super::EXIT_REFUSED,
     }
 }

@@ -146,6 +146,9 @@ impl IpcClient {
         let outcome = tokio::time::timeout_at(deadline, self.call_inner(method, request, deadline, &mut phase)).await;
         let result = match outcome {
             Ok(r) => r,
+            Err(_) if phase == CallPhase::Authenticate => {
+                Err(IpcError::AuthTimeout { addr: self.addr.clone(), after: timeout })
+            }
             Err(_) => Err(IpcError::Timeout { addr: self.addr.clone(), phase, after: timeout }),
         };
         match &result {
@@ -330,13 +333,5 @@ async fn write(stream: &mut TcpStream, addr: &str, bytes: &[u8]) -> Result<(), I
 }
 
 #[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn host_is_the_address_without_its_port() {
-        assert_eq!(host_of("rm1.example.com:8033"), "rm1.example.com");
-        assert_eq!(host_of("[::1]:8033"), "::1");
-        assert_eq!(host_of("localhost"), "localhost");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -85,9 +85,15 @@ pub enum IpcError {
     /// Nothing listens on the address: the process is gone (or not started).
     #[error("{addr}: connection refused (no process is listening)")]
     ConnectionRefused { addr: String },
-    /// No answer within the deadline: the peer is slow, hung or unreachable.
+    /// No answer within the deadline while connecting or waiting for an answer: the peer is
+    /// slow, hung or unreachable.
     #[error("{addr}: no answer after {after:?} while {phase}")]
     Timeout { addr: String, phase: CallPhase, after: Duration },
+    /// The deadline passed during the Kerberos exchange of a new connection. The KDC (a ticket
+    /// to get or renew) may be the slow one as well as the server, so this is an
+    /// authentication failure, not a sign that the server hangs.
+    #[error("{addr}: timed out authenticating (KDC or RM) after {after:?}")]
+    AuthTimeout { addr: String, after: Duration },
     /// The connection broke (reset, closed mid-call, unroutable).
     #[error("{addr}: {reason}")]
     Broken { addr: String, reason: String },

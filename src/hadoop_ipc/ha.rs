@@ -172,6 +172,10 @@ pub enum HaError {
     /// or the RM's refusal; the reason names which.
     #[error("RM at {addr}: Kerberos authentication failed: {reason}")]
     AuthFailed { addr: String, reason: String },
+    /// The Kerberos exchange of a new connection did not finish in time: the KDC or the RM is
+    /// slow, rmfc cannot tell which (so it is not counted as the RM hanging).
+    #[error("RM at {addr}: timed out authenticating (KDC or RM) after {after:?}")]
+    AuthTimeout { addr: String, after: Duration },
     /// Any other exception the RM sent.
     #[error("RM at {addr}: {exception}")]
     Remote { addr: String, exception: RemoteException },
@@ -201,6 +205,7 @@ impl HaError {
             | IpcError::BadAddress { addr, reason } => HaError::Unreachable { addr, reason },
             IpcError::Remote { addr, exception } => Self::from_remote(addr, exception),
             IpcError::Auth { addr, reason } => HaError::AuthFailed { addr, reason },
+            IpcError::AuthTimeout { addr, after } => HaError::AuthTimeout { addr, after },
         }
     }
 

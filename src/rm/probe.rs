@@ -21,7 +21,9 @@ pub(super) fn outcome_of_error(state: Option<HaState>, e: HaError) -> ProbeOutco
         HaError::ProcessGone { .. } => ProbeOutcome::Refused,
         HaError::Timeout { .. } => ProbeOutcome::TimedOut,
         HaError::HealthCheckFailed { message, .. } => ProbeOutcome::Unhealthy { state, message },
-        e @ HaError::AuthFailed { .. } => ProbeOutcome::AuthFailed { reason: e.to_string() },
+        e @ (HaError::AuthFailed { .. } | HaError::AuthTimeout { .. }) => {
+            ProbeOutcome::AuthFailed { reason: e.to_string() }
+        }
         other => ProbeOutcome::Failed { reason: other.to_string() },
     }
 }
@@ -151,6 +153,13 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_while_authenticating_is_a_kerberos_failure_not_a_hung_rm() {
+        let e = HaError::AuthTimeout { addr: addr(), after: Duration::from_secs(3) };
+        let ProbeOutcome::AuthFailed { reason } = outcome_of_error(None, e) else { panic!("not AuthFailed") };
+        assert!(reason.contains("timed out authenticating (KDC or RM)"), "{reason}");
+    }
+
+    #[test]
     fn broken_connections_and_kerberos_failures_get_one_fresh_connection() {
         let retried = [
             HaError::Unreachable { addr: addr(), reason: "connection reset by peer".into() },
@@ -162,6 +171,8 @@ mod tests {
         let final_answers = [
             HaError::ProcessGone { addr: addr() },
             HaError::Timeout { addr: addr(), phase: CallPhase::Call, after: Duration::from_secs(1) },
+            // The deadline is spent: nothing left for a second exchange.
+            HaError::AuthTimeout { addr: addr(), after: Duration::from_secs(1) },
             HaError::HealthCheckFailed { addr: addr(), message: "x".into() },
             HaError::AccessDenied { addr: addr(), message: "x".into(), hint: None },
             HaError::KerberosRequired { addr: addr(), message: "x".into() },

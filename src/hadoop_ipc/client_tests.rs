@@ -1,0 +1,75 @@
+//! The client's handling of the Kerberos phase of a connection against scripted servers on
+//! loopback (no KDC: the Kerberos side is a stand-in [`GssLogin`]). That the real exchange works
+//! is proven against Hadoop's own secure server in `tests/hadoop_kerberos.rs`.
+
+use super::*;
+use crate::hadoop_ipc::proto::EmptyProto;
+use crate::hadoop_ipc::sasl::GssContext;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+#[test]
+fn host_is_the_address_without_its_port() {
+    assert_eq!(host_of("rm1.example.com:8033"), "rm1.example.com");
+    assert_eq!(host_of("[::1]:8033"), "::1");
+    assert_eq!(host_of("localhost"), "localhost");
+}
+
+/// A login whose contexts never get past their first step (no test here needs one that does).
+struct UnusedLogin;
+
+impl GssLogin for UnusedLogin {
+    fn start(&self, _target: &str) -> Result<Box<dyn GssContext>, String> {
+        Err("no Kerberos in this test".into())
+    }
+    fn describe(&self) -> String {
+        "rmfc/localhost@RMFC.TEST (test)".into()
+    }
+}
+
+fn kerberos_client(addr: std::net::SocketAddr, login: Arc<dyn GssLogin>) -> IpcClient {
+    let mut cfg = ClientConfig::new("org.apache.hadoop.ha.HAServiceProtocol");
+    cfg.auth = ClientAuth::Kerberos(KerberosAuth {
+        server_principal: "rm/_HOST@RMFC.TEST".into(),
+        accept: vec![Qop::Privacy],
+        login,
+    });
+    IpcClient::new(format!("localhost:{}", addr.port()), cfg)
+}
+
+fn status_call() -> Method<'static> {
+    Method { protocol: "org.apache.hadoop.ha.HAServiceProtocol", protocol_version: 1, name: "getServiceStatus" }
+}
+
+/// A server that accepts, reads the preamble and the client's NEGOTIATE, answers with the
+/// frames of `answer` (nothing when empty) and then holds the connection open until the
+/// client closes it.
+async fn sasl_server(answer: Vec<u8>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let Ok((mut s, _)) = listener.accept().await else { return };
+        let mut preamble = [0u8; 7];
+        if s.read_exact(&mut preamble).await.is_err() || read_frame(&mut s, DEFAULT_MAX_FRAME).await.is_err() {
+            return;
+        }
+        if !answer.is_empty() && s.write_all(&answer).await.is_err() {
+            return;
+        }
+        let mut sink = [0u8; 512];
+        while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_timeout_in_the_kerberos_exchange_is_an_authentication_timeout() {
+    let addr = sasl_server(Vec::new()).await;
+    let mut client = kerberos_client(addr, Arc::new(UnusedLogin));
+    let e = client
+        .call::<EmptyProto>(status_call(), &EmptyProto {}, Duration::from_millis(300))
+        .await
+        .expect_err("the server never answers NEGOTIATE");
+    assert!(matches!(e, IpcError::AuthTimeout { .. }), "{e:?}");
+    assert!(e.to_string().contains("timed out authenticating (KDC or RM)"), "{e}");
+}
