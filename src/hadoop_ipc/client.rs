@@ -143,7 +143,8 @@ impl IpcClient {
     ) -> Result<Resp, IpcError> {
         let deadline = Instant::now() + timeout;
         let mut phase = CallPhase::Connect;
-        let outcome = tokio::time::timeout_at(deadline, self.call_inner(method, request, deadline, &mut phase)).await;
+        let outcome =
+            tokio::time::timeout_at(deadline, self.call_inner(method, request, (deadline, timeout), &mut phase)).await;
         let result = match outcome {
             Ok(r) => r,
             Err(_) if phase == CallPhase::Authenticate => {
@@ -163,7 +164,7 @@ impl IpcClient {
         &mut self,
         method: Method<'_>,
         request: &(impl Message + 'static),
-        deadline: Instant,
+        (deadline, timeout): (Instant, Duration),
         phase: &mut CallPhase,
     ) -> Result<Resp, IpcError> {
         let mut out = Vec::with_capacity(256);
@@ -199,7 +200,9 @@ impl IpcClient {
                 }
                 ClientAuth::Kerberos(k) => {
                     *phase = CallPhase::Authenticate;
-                    let channel = authenticate(&mut conn.stream, &self.addr, k, self.cfg.max_response_len).await?;
+                    let channel =
+                        authenticate(&mut conn.stream, &self.addr, k, self.cfg.max_response_len, (deadline, timeout))
+                            .await?;
                     // The server takes the user from Kerberos: a name here would be a proxy-user request.
                     out.extend(wire::connection_context_frame(&self.client_id, None, &self.cfg.protocol));
                     conn.secure = Some(channel);
@@ -283,12 +286,14 @@ async fn read_plain(stream: &mut TcpStream, addr: &str, max: u32) -> Result<Vec<
 }
 
 /// Runs the SASL GSSAPI exchange on a fresh connection (preamble included) and returns its
-/// security layer. Every failure is an [`IpcError::Auth`] naming who we are and whom we expected.
+/// security layer, all before `deadline` (`timeout` after the call began). Every failure is an
+/// [`IpcError::Auth`] naming who we are and whom we expected.
 async fn authenticate(
     stream: &mut TcpStream,
     addr: &str,
     k: &KerberosAuth,
     max: u32,
+    (deadline, timeout): (Instant, Duration),
 ) -> Result<SecureChannel, IpcError> {
     let expected = resolve_host(&k.server_principal, host_of(addr));
     let auth_err = |e: SaslError| {
@@ -318,10 +323,38 @@ async fn authenticate(
         }
         let msg = <RpcSaslProto as prost::Message>::decode(resp.body.unwrap_or(&[]))
             .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: format!("SASL message: {e}") })?;
-        match sasl.on_message(msg, k.login.as_ref()).map_err(auth_err)? {
+        let login = k.login.clone();
+        let (back, step) = off_the_runtime(addr, (deadline, timeout), move || {
+            let step = sasl.on_message(msg, login.as_ref());
+            (sasl, step)
+        })
+        .await?;
+        sasl = back;
+        match step.map_err(auth_err)? {
             SaslStep::Send(m) => write(stream, addr, &wire::sasl_frame(&m)).await?,
             SaslStep::Established(est) => return Ok(SecureChannel::new(est)),
         }
+    }
+}
+
+/// Runs one step of the Kerberos exchange (`gss_acquire_cred`, `gss_init_sec_context`, the
+/// security-layer choice) on tokio's blocking pool: MIT's library may wait there for the KDC (a
+/// service ticket for a new RM, a renewal from the keytab), for as long as its own KDC timeouts
+/// allow, and no tokio deadline can interrupt a blocked worker thread. Awaited until `deadline`:
+/// a hung KDC becomes [`IpcError::AuthTimeout`] on time and the worker threads stay free; the
+/// blocking thread finishes by itself later and its result is dropped with the connection.
+///
+/// The wraps and unwraps of the established layer (`SecureChannel`) stay on the worker: they
+/// are local cryptography with the context's session key, never a KDC round trip.
+async fn off_the_runtime<T: Send + 'static>(
+    addr: &str,
+    (deadline, timeout): (Instant, Duration),
+    gss_work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, IpcError> {
+    match tokio::time::timeout_at(deadline, tokio::task::spawn_blocking(gss_work)).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(IpcError::Auth { addr: addr.to_string(), reason: format!("the Kerberos step failed: {e}") }),
+        Err(_) => Err(IpcError::AuthTimeout { addr: addr.to_string(), after: timeout }),
     }
 }
 

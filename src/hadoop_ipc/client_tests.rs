@@ -3,7 +3,7 @@
 //! is proven against Hadoop's own secure server in `tests/hadoop_kerberos.rs`.
 
 use super::*;
-use crate::hadoop_ipc::proto::EmptyProto;
+use crate::hadoop_ipc::proto::{EmptyProto, SaslAuth, SaslState};
 use crate::hadoop_ipc::sasl::GssContext;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -72,4 +72,50 @@ async fn a_timeout_in_the_kerberos_exchange_is_an_authentication_timeout() {
         .expect_err("the server never answers NEGOTIATE");
     assert!(matches!(e, IpcError::AuthTimeout { .. }), "{e:?}");
     assert!(e.to_string().contains("timed out authenticating (KDC or RM)"), "{e}");
+}
+
+/// A login whose `start` blocks its thread, as MIT's library does while it waits for a KDC,
+/// until the test ends (the sender is dropped) or 10 s pass.
+struct HungKdc(std::sync::Mutex<std::sync::mpsc::Receiver<()>>);
+
+impl GssLogin for HungKdc {
+    fn start(&self, _target: &str) -> Result<Box<dyn GssContext>, String> {
+        let gate = self.0.lock().map_err(|_| "poisoned".to_string())?;
+        let _ = gate.recv_timeout(Duration::from_secs(10));
+        Err("the KDC did not answer".into())
+    }
+    fn describe(&self) -> String {
+        "rmfc/localhost@RMFC.TEST (test)".into()
+    }
+}
+
+fn kerberos_negotiate() -> Vec<u8> {
+    let offer = RpcSaslProto {
+        version: None,
+        state: SaslState::Negotiate as i32,
+        token: None,
+        auths: vec![SaslAuth {
+            method: "KERBEROS".into(),
+            mechanism: "GSSAPI".into(),
+            protocol: Some("rm".into()),
+            server_id: Some("localhost".into()),
+            challenge: None,
+        }],
+    };
+    wire::success_frame(SASL_CALL_ID, &[], -1, &offer)
+}
+
+// One worker thread: were the Kerberos step run on it, no timer could fire until the step ended.
+#[tokio::test(flavor = "current_thread")]
+async fn a_hung_kdc_is_an_authentication_timeout_on_time_and_blocks_no_worker() {
+    let addr = sasl_server(kerberos_negotiate()).await;
+    let (_release, gate) = std::sync::mpsc::channel();
+    let mut client = kerberos_client(addr, Arc::new(HungKdc(std::sync::Mutex::new(gate))));
+    let started = std::time::Instant::now();
+    let e = client
+        .call::<EmptyProto>(status_call(), &EmptyProto {}, Duration::from_millis(300))
+        .await
+        .expect_err("the KDC never answers");
+    assert!(matches!(e, IpcError::AuthTimeout { after, .. } if after == Duration::from_millis(300)), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the deadline held: {:?}", started.elapsed());
 }

@@ -25,8 +25,10 @@ const OUR_MAX_BUFFER: u32 = 65536;
 /// Room left in each wrapped chunk for the GSS wrap token's own header and padding.
 const WRAP_OVERHEAD: usize = 128;
 
-/// One established (or establishing) Kerberos context, as the SASL layer needs it.
-pub trait GssContext: Send {
+/// One established (or establishing) Kerberos context, as the SASL layer needs it. `Send`: the
+/// exchange's steps run on tokio's blocking pool (they may wait for the KDC), so the context
+/// moves between threads (one at a time: it is never shared).
+pub trait GssContext: Send + 'static {
     /// Feeds the server's token (`None` first) and returns the token to send, if any.
     fn step(&mut self, input: Option<&[u8]>) -> Result<Option<Vec<u8>>, String>;
     fn is_complete(&self) -> bool;
@@ -36,8 +38,9 @@ pub trait GssContext: Send {
     fn unwrap(&mut self, data: &[u8]) -> Result<Vec<u8>, String>;
 }
 
-/// Starts Kerberos contexts with one login (rmfc's principal and keytab).
-pub trait GssLogin: Send + Sync {
+/// Starts Kerberos contexts with one login (rmfc's principal and keytab). `Send + Sync`: every
+/// connection's exchange uses it from a thread of tokio's blocking pool.
+pub trait GssLogin: Send + Sync + 'static {
     /// A fresh context towards the service principal `target` (`service/host@REALM`).
     fn start(&self, target: &str) -> Result<Box<dyn GssContext>, String>;
     /// Who we are, for error messages (e.g. `rmfc/host@REALM from keytab /etc/...`).

@@ -71,12 +71,25 @@ fn login_impl(principal: &str, keytab: &Path) -> Result<Arc<dyn GssLogin>, Login
     std::env::set_var("KRB5_CLIENT_KTNAME", format!("FILE:{}", keytab_abs.display()));
     std::env::set_var("KRB5CCNAME", format!("MEMORY:rmfc-{}", std::process::id()));
     let login = MitKerberos::new(Some(principal.to_string()), format!("keytab {}", keytab.display()));
-    login.check().map_err(|reason| LoginError::Failed {
+    blocking(|| login.check()).map_err(|reason| LoginError::Failed {
         principal: principal.to_string(),
         keytab: keytab.to_path_buf(),
         reason,
     })?;
     Ok(Arc::new(login))
+}
+
+/// Runs `f`, which may wait for the KDC (MIT gets the first ticket when credentials are
+/// acquired), without stalling other tasks: on a multi-threaded tokio runtime the worker hands
+/// them to another thread first. Start-up has no deadline to keep, so the wait itself is MIT's
+/// own KDC timeout.
+#[cfg(feature = "kerberos")]
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 #[cfg(not(feature = "kerberos"))]
