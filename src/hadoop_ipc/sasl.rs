@@ -78,6 +78,10 @@ pub enum SaslError {
     /// The server broke the protocol.
     #[error("SASL protocol violation: {0}")]
     Protocol(String),
+    /// A frame outside the security layer after integrity or privacy was agreed: anyone on the
+    /// path could have written it. Hadoop's client refuses it with the same words.
+    #[error("Server sent non-wrapped response ({0}); with {1} every answer must be wrapped")]
+    NotWrapped(String, Qop),
 }
 
 /// What to send next, or the end of the exchange.
@@ -265,8 +269,10 @@ impl SecureChannel {
     }
 
     /// Takes one frame as read from the socket. Under `authentication` it is the frame itself;
-    /// else it must be a WRAP frame, whose contents join the unwrapped stream. An unwrapped
-    /// error frame (the server failing before it could wrap) is passed through as it is.
+    /// else it MUST be a WRAP frame, whose contents join the unwrapped stream. Every other
+    /// frame is refused, errors included: Hadoop's server wraps its FATAL answers too once the
+    /// layer is agreed (`Server.setupResponse`), so an unwrapped one comes from someone else,
+    /// and believing it would let anyone on the path end or steer the conversation.
     pub fn receive(&mut self, frame: Vec<u8>) -> Result<(), SaslError> {
         if !self.est.wraps() {
             self.plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
@@ -276,16 +282,18 @@ impl SecureChannel {
         let mut parts = Delimited::new(&frame);
         let header: RpcResponseHeaderProto = parts.decode("response header").map_err(wire_err)?;
         if header.call_id as i32 != SASL_CALL_ID {
-            if header.status != RpcStatus::Success as i32 {
-                self.plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
-                self.plain.extend(frame);
-                return Ok(());
-            }
-            return Err(SaslError::Protocol("server sent a non-wrapped response".into()));
+            let status = RpcStatus::try_from(header.status)
+                .map(|s| format!("{s:?}").to_uppercase())
+                .unwrap_or_else(|_| format!("status {}", header.status));
+            let what = format!("{status} answer for call {} in the clear", header.call_id as i32);
+            return Err(SaslError::NotWrapped(what, self.est.qop));
         }
         let msg: RpcSaslProto = parts.decode("SASL message").map_err(wire_err)?;
         if msg.state != SaslState::Wrap as i32 {
-            return Err(SaslError::Protocol(format!("SASL state {} where WRAP was expected", msg.state)));
+            let state = SaslState::try_from(msg.state)
+                .map(|s| format!("{s:?}").to_uppercase())
+                .unwrap_or_else(|_| format!("state {}", msg.state));
+            return Err(SaslError::NotWrapped(format!("SASL {state} where WRAP was expected"), self.est.qop));
         }
         let token = msg.token.unwrap_or_default();
         let plain = self.est.gss.unwrap(&token).map_err(SaslError::Gss)?;

@@ -267,17 +267,51 @@ fn wrapped_answers_are_reassembled_into_frames() {
     assert!(ch.next_frame(1024).is_err(), "a wrapped length above the limit is refused");
 }
 
+fn clear_answer(call_id: i32, status: RpcStatus) -> Vec<u8> {
+    let header = RpcResponseHeaderProto {
+        call_id: call_id as u32,
+        status: status as i32,
+        exception_class_name: (status != RpcStatus::Success).then(|| "org.apache.hadoop.ipc.RpcServerException".into()),
+        error_msg: (status != RpcStatus::Success).then(|| "forged".into()),
+        ..Default::default()
+    };
+    encode_frame(&[&header])[4..].to_vec()
+}
+
 #[test]
-fn unwrapped_answers_under_a_security_layer_are_refused_unless_fatal() {
+fn every_unwrapped_frame_under_integrity_or_privacy_is_refused() {
+    let clear = [
+        (clear_answer(0, RpcStatus::Success), "SUCCESS answer for call 0 in the clear"),
+        (clear_answer(0, RpcStatus::Error), "ERROR answer for call 0 in the clear"),
+        (clear_answer(-1, RpcStatus::Fatal), "FATAL answer for call -1 in the clear"),
+        (
+            encode_frame(&[
+                &RpcResponseHeaderProto { call_id: SASL_CALL_ID as u32, status: 0, ..Default::default() },
+                &msg(SaslState::Success, None, vec![]),
+            ])[4..]
+                .to_vec(),
+            "SASL SUCCESS where WRAP was expected",
+        ),
+    ];
+    for qop in [Qop::Integrity, Qop::Privacy] {
+        for (frame, what) in &clear {
+            let (mut ch, _) = channel(qop, 1 | 2 | 4);
+            let e = ch.receive(frame.clone()).expect_err("refused");
+            assert!(matches!(e, SaslError::NotWrapped(_, q) if q == qop), "{qop}: {e:?}");
+            let text = e.to_string();
+            assert!(text.starts_with("Server sent non-wrapped response"), "Hadoop's words: {text}");
+            assert!(text.contains(what) && text.contains(&format!("with {qop} every answer")), "{text}");
+            assert_eq!(ch.next_frame(1024).unwrap(), None, "{qop}: nothing of it reaches the caller");
+        }
+    }
     let (mut ch, _) = channel(Qop::Integrity, 2);
-    let ok = RpcResponseHeaderProto { call_id: 0, status: RpcStatus::Success as i32, ..Default::default() };
-    let framed = encode_frame(&[&ok]);
-    assert!(matches!(ch.receive(framed[4..].to_vec()), Err(SaslError::Protocol(_))), "a forged clear answer");
-
-    let fatal = RpcResponseHeaderProto { call_id: u32::MAX, status: RpcStatus::Fatal as i32, ..Default::default() };
-    let framed = encode_frame(&[&fatal]);
-    ch.receive(framed[4..].to_vec()).expect("a FATAL error is passed on");
-    assert_eq!(ch.next_frame(1024).unwrap(), Some(framed[4..].to_vec()));
-
     assert!(ch.receive(wrap_unit(b"xx", b'?')).is_err(), "a token that does not unwrap");
+}
+
+#[test]
+fn under_authentication_frames_are_taken_as_they_are() {
+    let (mut ch, _) = channel(Qop::Authentication, 1);
+    let fatal = clear_answer(-1, RpcStatus::Fatal);
+    ch.receive(fatal.clone()).expect("no layer: nothing is wrapped");
+    assert_eq!(ch.next_frame(1024).unwrap(), Some(fatal));
 }
