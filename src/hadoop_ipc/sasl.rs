@@ -10,6 +10,8 @@
 //! does not offer Kerberos (Hadoop's client refuses that too unless told otherwise). Kerberos
 //! itself sits behind [`GssContext`] (MIT's library in `gss.rs`; a fake in the tests).
 
+use std::num::NonZeroUsize;
+
 use crate::config::Qop;
 
 use super::frame::{Delimited, WireError};
@@ -22,7 +24,9 @@ pub const GSSAPI_MECHANISM: &str = "GSSAPI";
 
 /// The receive buffer we announce for wrapped traffic (Java's default, `javax.security.sasl.maxbuffer`).
 const OUR_MAX_BUFFER: u32 = 65536;
-/// Room left in each wrapped chunk for the GSS wrap token's own header and padding.
+/// Room left in each wrapped unit for the GSS wrap token's own header, checksum and padding. An
+/// upper bound (the largest, aes256-cts-hmac-sha384-192 with privacy, takes 72 bytes): libgssapi
+/// offers no `gss_wrap_size_limit` to ask for the exact figure.
 const WRAP_OVERHEAD: usize = 128;
 
 /// One established (or establishing) Kerberos context, as the SASL layer needs it. `Send`: the
@@ -93,7 +97,7 @@ pub enum SaslStep {
 
 impl std::fmt::Debug for Established {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Established").field("qop", &self.qop).field("server_max", &self.server_max).finish()
+        f.debug_struct("Established").field("qop", &self.qop).field("chunk", &self.chunk).finish()
     }
 }
 
@@ -107,21 +111,35 @@ impl std::fmt::Debug for dyn GssLogin {
 pub struct Established {
     gss: Box<dyn GssContext>,
     pub qop: Qop,
-    /// Largest wrapped unit the server accepts (its announced buffer size).
-    server_max: usize,
+    /// With a security layer, the most plaintext one wrapped unit carries (see [`wrap_chunk`]);
+    /// `None` without one (`authentication`). Set together with `qop`, by `choose_layer` only.
+    chunk: Option<NonZeroUsize>,
 }
 
 impl Established {
     /// Whether later traffic must be wrapped.
     pub fn wraps(&self) -> bool {
-        self.qop != Qop::Authentication
+        self.chunk.is_some()
     }
+}
+
+/// The most plaintext one wrapped unit may carry so that the unit fits the receive buffer the
+/// server announced (`server_max`, RFC 4752: the largest wrapped message it accepts): that
+/// buffer less the wrap token's own bytes, and no floor above it. A buffer with no room for any
+/// plaintext (0, or no more than a token's own bytes) is refused rather than overrun.
+pub(super) fn wrap_chunk(server_max: usize, qop: Qop) -> Result<NonZeroUsize, SaslError> {
+    server_max.checked_sub(WRAP_OVERHEAD).and_then(NonZeroUsize::new).ok_or_else(|| {
+        SaslError::Protocol(format!(
+            "the server offers {qop} with a receive buffer of {server_max} bytes, too small for any wrapped \
+             message (a GSSAPI wrap token takes up to {WRAP_OVERHEAD} bytes itself)"
+        ))
+    })
 }
 
 enum Phase {
     AwaitNegotiate,
     Handshake(Box<dyn GssContext>),
-    LayerChosen(Box<dyn GssContext>, Qop, usize),
+    LayerChosen(Box<dyn GssContext>, Qop, Option<NonZeroUsize>),
     Done,
 }
 
@@ -171,20 +189,20 @@ impl SaslClient {
                     // Once the context is complete the answer is empty, as Java's GssKrb5Client sends.
                     return Ok(SaslStep::Send(sasl(SaslState::Response, Some(out.unwrap_or_default()))));
                 }
-                let (qop, server_max) = self.choose_layer(gss.as_mut(), &token)?;
+                let (qop, chunk) = self.choose_layer(gss.as_mut(), &token)?;
                 let mut choice = vec![qop.layer_bit()];
                 let ours = if qop == Qop::Authentication { 0 } else { OUR_MAX_BUFFER };
                 choice.extend_from_slice(&ours.to_be_bytes()[1..]);
                 // No authorization id: the server then authorizes as the authenticated principal.
                 let wrapped = gss.wrap(false, &choice).map_err(SaslError::Gss)?;
-                self.phase = Phase::LayerChosen(gss, qop, server_max);
+                self.phase = Phase::LayerChosen(gss, qop, chunk);
                 Ok(SaslStep::Send(sasl(SaslState::Response, Some(wrapped))))
             }
-            (Phase::LayerChosen(gss, qop, server_max), SaslState::Success) => {
+            (Phase::LayerChosen(gss, qop, chunk), SaslState::Success) => {
                 if msg.token.as_ref().is_some_and(|t| !t.is_empty()) {
                     return Err(SaslError::Protocol("token after the security layer was agreed".into()));
                 }
-                Ok(SaslStep::Established(Established { gss, qop, server_max }))
+                Ok(SaslStep::Established(Established { gss, qop, chunk }))
             }
             (Phase::Handshake(_), SaslState::Success) => {
                 Err(SaslError::Protocol("server reported success before the Kerberos context was complete".into()))
@@ -215,8 +233,8 @@ impl SaslClient {
     }
 
     /// Reads the server's offer (bit mask, buffer size) and picks the first accepted protection
-    /// the server offers.
-    fn choose_layer(&self, gss: &mut dyn GssContext, token: &[u8]) -> Result<(Qop, usize), SaslError> {
+    /// the server offers, with the wrapped unit size its buffer allows.
+    fn choose_layer(&self, gss: &mut dyn GssContext, token: &[u8]) -> Result<(Qop, Option<NonZeroUsize>), SaslError> {
         let offer = gss.unwrap(token).map_err(SaslError::Gss)?;
         let [mask, b1, b2, b3] = offer[..] else {
             return Err(SaslError::Protocol(format!("security-layer offer of {} bytes, expected 4", offer.len())));
@@ -227,7 +245,8 @@ impl SaslClient {
             .filter(|q| mask & q.layer_bit() != 0)
             .collect();
         match self.accept.iter().find(|q| offered.contains(q)) {
-            Some(q) => Ok((*q, server_max)),
+            Some(Qop::Authentication) => Ok((Qop::Authentication, None)),
+            Some(q) => Ok((*q, Some(wrap_chunk(server_max, *q)?))),
             None => Err(SaslError::NoCommonProtection {
                 offered: if offered.is_empty() { "(none)".into() } else { Qop::list_to_string(&offered) },
                 accepted: Qop::list_to_string(&self.accept),
@@ -255,13 +274,12 @@ impl SecureChannel {
     /// What to write for `bytes` (whole frames, length prefixes included): as they are under
     /// `authentication`, else in WRAP frames no larger than the server accepts.
     pub fn seal(&mut self, bytes: &[u8]) -> Result<Vec<u8>, SaslError> {
-        if !self.est.wraps() {
+        let Some(chunk) = self.est.chunk else {
             return Ok(bytes.to_vec());
-        }
-        let chunk = self.est.server_max.saturating_sub(WRAP_OVERHEAD).max(512);
+        };
         let encrypt = self.est.qop == Qop::Privacy;
         let mut out = Vec::with_capacity(bytes.len() + 64);
-        for part in bytes.chunks(chunk) {
+        for part in bytes.chunks(chunk.get()) {
             let token = self.est.gss.wrap(encrypt, part).map_err(SaslError::Gss)?;
             out.extend(wire::sasl_frame(&sasl(SaslState::Wrap, Some(token))));
         }

@@ -89,6 +89,16 @@ fn sent(step: SaslStep) -> RpcSaslProto {
 /// Runs the exchange to SUCCESS with the server offering `mask`; returns the established layer
 /// and the choice we sent (unwrapped).
 fn run(accept: &[Qop], mask: u8, login: &FakeLogin) -> Result<(Established, Vec<u8>), SaslError> {
+    run_with_buffer(accept, mask, 65536, login)
+}
+
+/// As [`run`], the server announcing a receive buffer of `server_max` bytes.
+fn run_with_buffer(
+    accept: &[Qop],
+    mask: u8,
+    server_max: u32,
+    login: &FakeLogin,
+) -> Result<(Established, Vec<u8>), SaslError> {
     let mut c = SaslClient::new("rm/localhost@RMFC.TEST", accept);
     let init = sent(c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), login)?);
     assert_eq!(init.state, SaslState::Initiate as i32);
@@ -96,7 +106,7 @@ fn run(accept: &[Qop], mask: u8, login: &FakeLogin) -> Result<(Established, Vec<
     assert_eq!(init.auths, vec![kerberos_auth("rm", "localhost")], "the server's entry, challenge cleared");
     let resp = sent(c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), login)?);
     assert_eq!(resp.token.as_deref(), Some(&b""[..]), "an empty answer once the context is complete");
-    let choice = sent(c.on_message(msg(SaslState::Challenge, Some(&offer(mask, 65536)), vec![]), login)?);
+    let choice = sent(c.on_message(msg(SaslState::Challenge, Some(&offer(mask, server_max)), vec![]), login)?);
     let token = choice.token.expect("the choice is a token");
     assert_eq!(token[0], b'I', "the choice is integrity-wrapped, never encrypted");
     match c.on_message(msg(SaslState::Success, None, vec![]), login)? {
@@ -233,22 +243,41 @@ fn privacy_encrypts_and_integrity_signs_every_byte_sent() {
     assert_eq!(plain.seal(&[0, 0, 0, 1, 5]).unwrap(), vec![0, 0, 0, 1, 5], "authentication sends in the clear");
 }
 
-#[test]
-fn large_writes_are_cut_to_the_servers_buffer() {
+/// The plaintext sizes of the wrapped units `seal` makes of `len` bytes, the server announcing
+/// `server_max`.
+fn units(qop: Qop, server_max: u32, len: usize) -> Vec<usize> {
     let login = FakeLogin::default();
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Integrity]);
-    c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), &login).unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(&offer(2, 1024)), vec![]), &login).unwrap();
-    let Ok(SaslStep::Established(est)) = c.on_message(msg(SaslState::Success, None, vec![]), &login) else {
-        panic!("established")
-    };
+    let (est, _) = run_with_buffer(&[qop], qop.layer_bit(), server_max, &login).expect("exchange succeeds");
     let mut ch = SecureChannel::new(est);
     login.wrapped.lock().unwrap().clear();
-    ch.seal(&vec![1u8; 3000]).expect("seal");
-    let sizes: Vec<usize> = login.wrapped.lock().unwrap().iter().map(|(_, d)| d.len()).collect();
-    assert_eq!(sizes.iter().sum::<usize>(), 3000);
-    assert!(sizes.iter().all(|&n| n <= 1024), "{sizes:?}");
+    ch.seal(&vec![1u8; len]).expect("seal");
+    let sizes = login.wrapped.lock().unwrap().iter().map(|(_, d)| d.len()).collect();
+    sizes
+}
+
+#[test]
+fn writes_are_cut_to_the_servers_buffer_less_the_wrap_tokens_own_bytes() {
+    assert_eq!(units(Qop::Integrity, 1024, 3000), vec![896, 896, 896, 312]);
+    assert_eq!(units(Qop::Privacy, 65536, 100), vec![100], "one unit when it fits");
+    // A tiny buffer is honoured: no floor above what the server accepts.
+    assert_eq!(units(Qop::Privacy, 200, 300), vec![72, 72, 72, 72, 12]);
+    assert_eq!(units(Qop::Integrity, 129, 3), vec![1, 1, 1], "one byte of room is still room");
+}
+
+#[test]
+fn a_buffer_with_no_room_for_a_wrapped_message_is_refused() {
+    for server_max in [0, 64, 128] {
+        let login = FakeLogin::default();
+        let e = run_with_buffer(&[Qop::Privacy], 4, server_max, &login).expect_err("must fail");
+        assert!(
+            matches!(e, SaslError::Protocol(ref m) if m.contains(&format!("receive buffer of {server_max} bytes"))),
+            "{e}"
+        );
+    }
+    // Without a security layer the buffer does not matter (servers announce 0 then).
+    let (est, choice) = run_with_buffer(&[Qop::Authentication], 1, 0, &FakeLogin::default()).expect("no layer");
+    assert!(!est.wraps());
+    assert_eq!(choice, [1, 0, 0, 0]);
 }
 
 #[test]
