@@ -18,8 +18,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::error::{CallPhase, IpcError, RemoteException};
-use super::frame::{preamble, read_frame, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
-use super::proto::{RpcSaslProto, RpcStatus};
+use super::frame::{preamble, read_frame, Delimited, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
+use super::proto::{RpcResponseHeaderProto, RpcSaslProto, RpcStatus};
 use super::sasl::{GssLogin, SaslClient, SaslError, SaslStep, SecureChannel};
 use super::wire::{self, Method, AUTHORIZATION_FAILED_CALL_ID, SASL_CALL_ID};
 use crate::config::security::resolve_host;
@@ -227,28 +227,26 @@ impl IpcClient {
         if let Err(e) = stream.write_all(&out).await {
             // A server that refuses the connection (e.g. it requires Kerberos) answers FATAL and
             // closes while we are still writing: its answer explains better than a broken pipe.
-            if let Ok(Ok(Some(frame))) = tokio::time::timeout(Duration::from_millis(500), read_frame(stream, max)).await
-            {
-                if let Ok(resp) = wire::decode_response(&frame) {
-                    if resp.header.status != RpcStatus::Success as i32 {
-                        return Err(IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) });
+            // It is read as any answer is, through the security layer: unwrapped, it is refused.
+            let last =
+                tokio::time::timeout(Duration::from_millis(500), read_answer(stream, conn.secure.as_mut(), &addr, max))
+                    .await;
+            let reason = format!("write: {e}");
+            return Err(match last {
+                Ok(Ok(frame)) => match wire::decode_response(&frame) {
+                    Ok(resp) if resp.header.status != RpcStatus::Success as i32 => {
+                        IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) }
                     }
-                }
-            }
-            return Err(IpcError::Broken { addr, reason: format!("write: {e}") });
+                    _ => IpcError::Broken { addr, reason },
+                },
+                Ok(Err(IpcError::Protocol { reason: refused, .. })) => IpcError::Broken {
+                    addr,
+                    reason: format!("{reason}; the server's last frame was refused: {refused}"),
+                },
+                _ => IpcError::Broken { addr, reason },
+            });
         }
-        let frame = match conn.secure.as_mut() {
-            None => read_plain(stream, &addr, max).await?,
-            Some(secure) => loop {
-                match secure.next_frame(max) {
-                    Ok(Some(f)) => break f,
-                    Ok(None) => {}
-                    Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
-                }
-                let raw = read_plain(stream, &addr, max).await?;
-                secure.receive(raw).map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
-            },
-        };
+        let frame = read_answer(stream, conn.secure.as_mut(), &addr, max).await?;
         let resp = wire::decode_response(&frame)
             .map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
         let id = resp.call_id();
@@ -285,6 +283,25 @@ async fn read_plain(stream: &mut TcpStream, addr: &str, max: u32) -> Result<Vec<
     }
 }
 
+/// The answer to the call just sent: one frame, through the security layer when there is one
+/// (which refuses anything unwrapped under integrity or privacy, and bytes beyond the answer).
+async fn read_answer(
+    stream: &mut TcpStream,
+    secure: Option<&mut SecureChannel>,
+    addr: &str,
+    max: u32,
+) -> Result<Vec<u8>, IpcError> {
+    let Some(secure) = secure else { return read_plain(stream, addr, max).await };
+    let refused = |e: SaslError| IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() };
+    loop {
+        if let Some(frame) = secure.answer(max).map_err(refused)? {
+            return Ok(frame);
+        }
+        let raw = read_plain(stream, addr, max).await?;
+        secure.receive(raw).map_err(refused)?;
+    }
+}
+
 /// Runs the SASL GSSAPI exchange on a fresh connection (preamble included) and returns its
 /// security layer, all before `deadline` (`timeout` after the call began). Every failure is an
 /// [`IpcError::Auth`] naming who we are and whom we expected.
@@ -309,20 +326,24 @@ async fn authenticate(
     let mut sasl = SaslClient::new(&expected, &k.accept);
     loop {
         let frame = read_plain(stream, addr, max).await?;
-        let resp = wire::decode_response(&frame)
-            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() })?;
-        if resp.header.status != RpcStatus::Success as i32 {
-            let exception = RemoteException::from_header(&resp.header);
+        let protocol = |reason: String| IpcError::Protocol { addr: addr.to_string(), reason };
+        let mut parts = Delimited::new(&frame);
+        let header: RpcResponseHeaderProto = parts.decode("response header").map_err(|e| protocol(e.to_string()))?;
+        if header.status != RpcStatus::Success as i32 {
+            let exception = RemoteException::from_header(&header);
             return Err(IpcError::Auth { addr: addr.to_string(), reason: format!("the server refused: {exception}") });
         }
-        if resp.call_id() != SASL_CALL_ID {
-            return Err(IpcError::Protocol {
-                addr: addr.to_string(),
-                reason: format!("answer for call {} during the Kerberos negotiation", resp.call_id()),
-            });
+        if header.call_id as i32 != SASL_CALL_ID {
+            let id = header.call_id as i32;
+            return Err(protocol(format!("answer for call {id} during the Kerberos negotiation")));
         }
-        let msg = <RpcSaslProto as prost::Message>::decode(resp.body.unwrap_or(&[]))
-            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: format!("SASL message: {e}") })?;
+        let body = parts.next_message().map_err(|e| protocol(e.to_string()))?;
+        if parts.remaining() > 0 {
+            // Read by nobody: after SUCCESS they would be plaintext outside the security layer.
+            return Err(protocol(format!("{} bytes after the SASL message", parts.remaining())));
+        }
+        let msg = <RpcSaslProto as prost::Message>::decode(body.unwrap_or(&[]))
+            .map_err(|e| protocol(format!("SASL message: {e}")))?;
         let login = k.login.clone();
         let (back, step) = off_the_runtime(addr, (deadline, timeout), move || {
             let step = sasl.on_message(msg, login.as_ref());

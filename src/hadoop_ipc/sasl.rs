@@ -307,6 +307,13 @@ impl SecureChannel {
             return Err(SaslError::NotWrapped(what, self.est.qop));
         }
         let msg: RpcSaslProto = parts.decode("SASL message").map_err(wire_err)?;
+        if parts.remaining() > 0 {
+            // Plaintext beside the wrap token: nobody vouches for it, so it is not skipped silently.
+            return Err(SaslError::Protocol(format!(
+                "{} bytes after the wrap token of a WRAP frame",
+                parts.remaining()
+            )));
+        }
         if msg.state != SaslState::Wrap as i32 {
             let state = SaslState::try_from(msg.state)
                 .map(|s| format!("{s:?}").to_uppercase())
@@ -319,9 +326,23 @@ impl SecureChannel {
         Ok(())
     }
 
+    /// The answer to the call just sent, once its frame is complete in the unwrapped stream.
+    /// Calls go one at a time, so nothing may follow it: bytes beyond it are refused (the stream
+    /// is out of step, and the next call would take them for the start of its own answer).
+    pub fn answer(&mut self, max: u32) -> Result<Option<Vec<u8>>, SaslError> {
+        let frame = self.next_frame(max)?;
+        if frame.is_some() && !self.plain.is_empty() {
+            return Err(SaslError::Protocol(format!(
+                "{} bytes beyond the answer inside the security layer: the stream is out of step",
+                self.plain.len()
+            )));
+        }
+        Ok(frame)
+    }
+
     /// The next whole frame body of the unwrapped stream, if one is complete; lengths above
     /// `max` are refused.
-    pub fn next_frame(&mut self, max: u32) -> Result<Option<Vec<u8>>, SaslError> {
+    fn next_frame(&mut self, max: u32) -> Result<Option<Vec<u8>>, SaslError> {
         if self.plain.len() < 4 {
             return Ok(None);
         }

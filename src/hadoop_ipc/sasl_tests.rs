@@ -296,6 +296,41 @@ fn wrapped_answers_are_reassembled_into_frames() {
     assert!(ch.next_frame(1024).is_err(), "a wrapped length above the limit is refused");
 }
 
+#[test]
+fn an_answer_split_over_wrapped_units_is_taken_when_complete() {
+    let (mut ch, _) = channel(Qop::Integrity, 2);
+    ch.receive(wrap_unit(&[0, 0, 0, 3, 1], b'I')).unwrap();
+    assert_eq!(ch.answer(1024).unwrap(), None);
+    ch.receive(wrap_unit(&[2, 3], b'I')).unwrap();
+    assert_eq!(ch.answer(1024).unwrap(), Some(vec![1, 2, 3]));
+}
+
+#[test]
+fn bytes_beyond_the_answer_are_refused() {
+    // A whole second frame, or the start of one: either way the stream is out of step.
+    for tail in [&[0u8, 0, 0, 1, 9][..], &[0, 0][..]] {
+        let (mut ch, _) = channel(Qop::Privacy, 4);
+        let mut unit = vec![0, 0, 0, 3, 1, 2, 3];
+        unit.extend_from_slice(tail);
+        ch.receive(wrap_unit(&unit, b'P')).unwrap();
+        let e = ch.answer(1024).expect_err("refused");
+        assert!(
+            matches!(e, SaslError::Protocol(ref m) if m.contains(&format!("{} bytes beyond the answer", tail.len()))),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn plaintext_beside_a_wrap_token_is_refused() {
+    let (mut ch, _) = channel(Qop::Privacy, 4);
+    let mut frame = wrap_unit(&[0, 0, 0, 1, 7], b'P');
+    frame.extend_from_slice(&[2, 8, 1]);
+    let e = ch.receive(frame).expect_err("refused");
+    assert!(matches!(e, SaslError::Protocol(ref m) if m.contains("3 bytes after the wrap token")), "{e}");
+    assert_eq!(ch.answer(1024).unwrap(), None, "and its token is not taken either");
+}
+
 fn clear_answer(call_id: i32, status: RpcStatus) -> Vec<u8> {
     let header = RpcResponseHeaderProto {
         call_id: call_id as u32,
