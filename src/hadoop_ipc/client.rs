@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::error::{CallPhase, IpcError, RemoteException};
+use super::error::{CallPhase, IpcError, RemoteException, SettingNames};
 use super::frame::{preamble, read_frame, Delimited, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
 use super::proto::{RpcResponseHeaderProto, RpcSaslProto, RpcStatus};
 use super::sasl::{GssLogin, SaslClient, SaslError, SaslStep, SecureChannel};
@@ -70,6 +70,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Responses above this size are refused before allocation.
     pub max_response_len: u32,
+    /// How errors name the settings to change (config keys, or `rmfc rm-admin`'s flags).
+    pub setting_names: SettingNames,
 }
 
 impl ClientConfig {
@@ -80,6 +82,7 @@ impl ClientConfig {
             auth: ClientAuth::Simple,
             connect_timeout: Duration::from_secs(5),
             max_response_len: DEFAULT_MAX_FRAME,
+            setting_names: SettingNames::default(),
         }
     }
 }
@@ -120,6 +123,11 @@ impl IpcClient {
 
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// How errors of this client name the operator's settings.
+    pub fn setting_names(&self) -> SettingNames {
+        self.cfg.setting_names
     }
 
     /// Authenticates the next connection with `auth` (the current one, if any, is closed).
@@ -200,9 +208,15 @@ impl IpcClient {
                 }
                 ClientAuth::Kerberos(k) => {
                     *phase = CallPhase::Authenticate;
-                    let channel =
-                        authenticate(&mut conn.stream, &self.addr, k, self.cfg.max_response_len, (deadline, timeout))
-                            .await?;
+                    let channel = authenticate(
+                        &mut conn.stream,
+                        &self.addr,
+                        k,
+                        self.cfg.setting_names,
+                        self.cfg.max_response_len,
+                        (deadline, timeout),
+                    )
+                    .await?;
                     // The server takes the user from Kerberos: a name here would be a proxy-user request.
                     out.extend(wire::connection_context_frame(&self.client_id, None, &self.cfg.protocol));
                     conn.secure = Some(channel);
@@ -221,7 +235,8 @@ impl IpcClient {
             return Err(IpcError::Broken { addr, reason: "not connected".into() });
         };
         if let Some(secure) = conn.secure.as_mut() {
-            out = secure.seal(&out).map_err(|e| IpcError::Auth { addr: addr.clone(), reason: e.to_string() })?;
+            // Not an authentication failure: the layer is agreed, this message could not be sent.
+            out = secure.seal(&out).map_err(|e| IpcError::Broken { addr: addr.clone(), reason: e.to_string() })?;
         }
         let stream = &mut conn.stream;
         if let Err(e) = stream.write_all(&out).await {
@@ -309,6 +324,7 @@ async fn authenticate(
     stream: &mut TcpStream,
     addr: &str,
     k: &KerberosAuth,
+    names: SettingNames,
     max: u32,
     (deadline, timeout): (Instant, Duration),
 ) -> Result<SecureChannel, IpcError> {
@@ -323,7 +339,7 @@ async fn authenticate(
     let mut first = preamble(AUTH_SASL).to_vec();
     first.extend(wire::sasl_frame(&SaslClient::negotiate()));
     write(stream, addr, &first).await?;
-    let mut sasl = SaslClient::new(&expected, &k.accept);
+    let mut sasl = SaslClient::new(&expected, &k.accept, names);
     loop {
         let frame = read_plain(stream, addr, max).await?;
         let protocol = |reason: String| IpcError::Protocol { addr: addr.to_string(), reason };

@@ -14,6 +14,7 @@ use std::num::NonZeroUsize;
 
 use crate::config::Qop;
 
+use super::error::SettingNames;
 use super::frame::{Delimited, WireError};
 use super::proto::{RpcResponseHeaderProto, RpcSaslProto, RpcStatus, SaslAuth, SaslState};
 use super::wire::{self, SASL_CALL_ID};
@@ -57,28 +58,35 @@ pub enum SaslError {
     /// The server answered NEGOTIATE with SUCCESS: it runs with SIMPLE authentication.
     #[error(
         "the server does not use Kerberos (it runs with hadoop.security.authentication=simple); rmfc is \
-         configured for kerberos and does not fall back to SIMPLE — set security.authentication: simple \
-         for this cluster, or enable Kerberos on the RM"
+         told to use Kerberos and does not fall back to SIMPLE — {}, or enable Kerberos on the RM",
+        .0.use_simple()
     )]
-    ServerIsSimple,
+    ServerIsSimple(SettingNames),
     /// The server offered no KERBEROS/GSSAPI method.
     #[error("the server offers only {offered} and rmfc authenticates with KERBEROS (GSSAPI) only")]
     NoKerberos { offered: String },
     /// The server's advertised principal is not the configured one (Hadoop's own check).
     #[error(
-        "server has Kerberos principal {advertised}, expecting {expected} (security.rm_principal, _HOST \
-         replaced by the RM's host)"
+        "server has Kerberos principal {advertised}, expecting {expected} ({}, _HOST replaced by the RM's host)",
+        .names.rm_principal()
     )]
-    WrongServerPrincipal { advertised: String, expected: String },
+    WrongServerPrincipal { advertised: String, expected: String, names: SettingNames },
     /// No quality of protection in common.
     #[error(
-        "the server offers hadoop.rpc.protection {offered} and rmfc accepts {accepted} (security.rpc_protection): \
-         none in common"
+        "the server offers hadoop.rpc.protection {offered} and rmfc accepts {accepted} ({}): none in common",
+        .names.rpc_protection()
     )]
-    NoCommonProtection { offered: String, accepted: String },
+    NoCommonProtection { offered: String, accepted: String, names: SettingNames },
     /// Kerberos itself failed (no credentials, unknown principal, clock skew, bad token...).
     #[error("Kerberos: {0}")]
     Gss(String),
+    /// `gss_wrap` failed on an established layer: not an authentication failure, the message
+    /// could not be sent.
+    #[error("could not protect the message (GSSAPI wrap): {0}")]
+    Wrap(String),
+    /// `gss_unwrap` refused a message on an established layer (forged, replayed, out of order).
+    #[error("could not verify the server's message (GSSAPI unwrap): {0}")]
+    Unwrap(String),
     /// The server broke the protocol.
     #[error("SASL protocol violation: {0}")]
     Protocol(String),
@@ -148,6 +156,8 @@ pub struct SaslClient {
     /// The server principal expected, `_HOST` already replaced, with realm.
     expected: String,
     accept: Vec<Qop>,
+    /// How errors name the settings to change.
+    names: SettingNames,
     phase: Phase,
 }
 
@@ -156,8 +166,13 @@ fn sasl(state: SaslState, token: Option<Vec<u8>>) -> RpcSaslProto {
 }
 
 impl SaslClient {
-    pub fn new(expected_principal: &str, accept: &[Qop]) -> Self {
-        SaslClient { expected: expected_principal.to_string(), accept: accept.to_vec(), phase: Phase::AwaitNegotiate }
+    pub fn new(expected_principal: &str, accept: &[Qop], names: SettingNames) -> Self {
+        SaslClient {
+            expected: expected_principal.to_string(),
+            accept: accept.to_vec(),
+            names,
+            phase: Phase::AwaitNegotiate,
+        }
     }
 
     /// The first message: NEGOTIATE, no token.
@@ -170,7 +185,7 @@ impl SaslClient {
         let state =
             SaslState::try_from(msg.state).map_err(|_| SaslError::Protocol(format!("unknown state {}", msg.state)))?;
         match (std::mem::replace(&mut self.phase, Phase::Done), state) {
-            (Phase::AwaitNegotiate, SaslState::Success) => Err(SaslError::ServerIsSimple),
+            (Phase::AwaitNegotiate, SaslState::Success) => Err(SaslError::ServerIsSimple(self.names)),
             (Phase::AwaitNegotiate, SaslState::Negotiate) => {
                 let auth = self.select(&msg.auths)?;
                 let mut gss = login.start(&self.expected).map_err(SaslError::Gss)?;
@@ -227,7 +242,11 @@ impl SaslClient {
             format!("{}/{}", auth.protocol.as_deref().unwrap_or(""), auth.server_id.as_deref().unwrap_or(""));
         let expected_name = self.expected.rsplit_once('@').map(|(n, _)| n).unwrap_or(&self.expected);
         if advertised != expected_name {
-            return Err(SaslError::WrongServerPrincipal { advertised, expected: self.expected.clone() });
+            return Err(SaslError::WrongServerPrincipal {
+                advertised,
+                expected: self.expected.clone(),
+                names: self.names,
+            });
         }
         Ok(auth.clone())
     }
@@ -250,6 +269,7 @@ impl SaslClient {
             None => Err(SaslError::NoCommonProtection {
                 offered: if offered.is_empty() { "(none)".into() } else { Qop::list_to_string(&offered) },
                 accepted: Qop::list_to_string(&self.accept),
+                names: self.names,
             }),
         }
     }
@@ -280,7 +300,7 @@ impl SecureChannel {
         let encrypt = self.est.qop == Qop::Privacy;
         let mut out = Vec::with_capacity(bytes.len() + 64);
         for part in bytes.chunks(chunk.get()) {
-            let token = self.est.gss.wrap(encrypt, part).map_err(SaslError::Gss)?;
+            let token = self.est.gss.wrap(encrypt, part).map_err(SaslError::Wrap)?;
             out.extend(wire::sasl_frame(&sasl(SaslState::Wrap, Some(token))));
         }
         Ok(out)
@@ -321,7 +341,7 @@ impl SecureChannel {
             return Err(SaslError::NotWrapped(format!("SASL {state} where WRAP was expected"), self.est.qop));
         }
         let token = msg.token.unwrap_or_default();
-        let plain = self.est.gss.unwrap(&token).map_err(SaslError::Gss)?;
+        let plain = self.est.gss.unwrap(&token).map_err(SaslError::Unwrap)?;
         self.plain.extend(plain);
         Ok(())
     }

@@ -99,7 +99,7 @@ fn run_with_buffer(
     server_max: u32,
     login: &FakeLogin,
 ) -> Result<(Established, Vec<u8>), SaslError> {
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", accept);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", accept, SettingNames::ConfigKeys);
     let init = sent(c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), login)?);
     assert_eq!(init.state, SaslState::Initiate as i32);
     assert_eq!(init.token.as_deref(), Some(&b"c1"[..]));
@@ -140,13 +140,17 @@ fn refusals_name_what_the_server_offered() {
     let no_common = run(&[Qop::Privacy], 1, &login).expect_err("must fail");
     assert_eq!(
         no_common,
-        SaslError::NoCommonProtection { offered: "authentication".into(), accepted: "privacy".into() }
+        SaslError::NoCommonProtection {
+            offered: "authentication".into(),
+            accepted: "privacy".into(),
+            names: SettingNames::ConfigKeys
+        }
     );
     assert!(no_common.to_string().contains("security.rpc_protection"));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
-    assert_eq!(simple, SaslError::ServerIsSimple, "no silent fall back to SIMPLE");
+    assert_eq!(simple, SaslError::ServerIsSimple(SettingNames::ConfigKeys), "no silent fall back to SIMPLE");
 
     let token_only = SaslAuth {
         method: "TOKEN".into(),
@@ -155,12 +159,12 @@ fn refusals_name_what_the_server_offered() {
         server_id: Some("default".into()),
         challenge: Some(b"nonce".to_vec()),
     };
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let e = c.on_message(msg(SaslState::Negotiate, None, vec![token_only]), &login).expect_err("must fail");
     assert_eq!(e, SaslError::NoKerberos { offered: "TOKEN (DIGEST-MD5)".into() });
 
     let login = FakeLogin::default();
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let e = c
         .on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "rm2.example.com")]), &login)
         .expect_err("must fail");
@@ -168,10 +172,63 @@ fn refusals_name_what_the_server_offered() {
         e,
         SaslError::WrongServerPrincipal {
             advertised: "rm/rm2.example.com".into(),
-            expected: "rm/localhost@RMFC.TEST".into()
+            expected: "rm/localhost@RMFC.TEST".into(),
+            names: SettingNames::ConfigKeys
         }
     );
     assert!(login.targets.lock().unwrap().is_empty(), "no Kerberos context towards a server we do not trust");
+}
+
+#[test]
+fn refusals_name_rm_admins_flags_when_the_settings_came_from_them() {
+    let login = FakeLogin::default();
+    let flags = SettingNames::RmAdminFlags;
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail").to_string();
+    assert!(simple.contains("leave out --rm-principal"), "{simple}");
+
+    let mut c = SaslClient::new("yarn/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    let negotiate = msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]);
+    let principal = c.on_message(negotiate.clone(), &login).expect_err("must fail").to_string();
+    assert!(principal.contains("(--rm-principal, _HOST replaced"), "{principal}");
+
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    c.on_message(negotiate, &login).expect("initiate");
+    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).expect("response");
+    let protection =
+        c.on_message(msg(SaslState::Challenge, Some(&offer(1, 0)), vec![]), &login).expect_err("must fail").to_string();
+    assert!(protection.contains("rmfc accepts privacy (--rpc-protection): none in common"), "{protection}");
+
+    for text in [simple, principal, protection] {
+        for key in ["security.rm_principal", "security.rpc_protection", "security.authentication:"] {
+            assert!(!text.contains(key), "no config keys for a command-line user: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_wrap_is_not_called_an_authentication_failure() {
+    struct NoWrap;
+    impl GssContext for NoWrap {
+        fn step(&mut self, _: Option<&[u8]>) -> Result<Option<Vec<u8>>, String> {
+            Ok(None)
+        }
+        fn is_complete(&self) -> bool {
+            true
+        }
+        fn wrap(&mut self, _: bool, _: &[u8]) -> Result<Vec<u8>, String> {
+            Err("The referenced context has expired".into())
+        }
+        fn unwrap(&mut self, _: &[u8]) -> Result<Vec<u8>, String> {
+            Err("Message was replayed".into())
+        }
+    }
+    let est = Established { gss: Box::new(NoWrap), qop: Qop::Privacy, chunk: wrap_chunk(65536, Qop::Privacy).ok() };
+    let mut ch = SecureChannel::new(est);
+    let e = ch.seal(&[0, 0, 0, 1, 5]).expect_err("must fail");
+    assert_eq!(e.to_string(), "could not protect the message (GSSAPI wrap): The referenced context has expired");
+    let e = ch.receive(wrap_unit(&[0, 0, 0, 1, 5], b'P')).expect_err("must fail");
+    assert_eq!(e.to_string(), "could not verify the server's message (GSSAPI unwrap): Message was replayed");
 }
 
 #[test]
@@ -179,26 +236,26 @@ fn out_of_order_server_messages_are_protocol_errors() {
     let login = FakeLogin::default();
     let negotiate = || msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]);
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let early = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(early, SaslError::Protocol(ref m) if m.contains("before the Kerberos context")), "{early}");
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let no_token = c.on_message(msg(SaslState::Challenge, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(no_token, SaslError::Protocol(ref m) if m.contains("no token")));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let gss = c.on_message(msg(SaslState::Challenge, Some(b"bad"), vec![]), &login).expect_err("must fail");
     assert_eq!(gss, SaslError::Gss("Server not found in Kerberos database".into()));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let wrap_first = c.on_message(msg(SaslState::Wrap, Some(b"x"), vec![]), &login).expect_err("must fail");
     assert!(matches!(wrap_first, SaslError::Protocol(_)));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).expect("response");
     let short = c.on_message(msg(SaslState::Challenge, Some(b"I\x01"), vec![]), &login).expect_err("must fail");

@@ -175,7 +175,11 @@ mod tests {
             HaError::AuthTimeout { addr: addr(), after: Duration::from_secs(1) },
             HaError::HealthCheckFailed { addr: addr(), message: "x".into() },
             HaError::AccessDenied { addr: addr(), message: "x".into(), hint: None },
-            HaError::KerberosRequired { addr: addr(), message: "x".into() },
+            HaError::KerberosRequired {
+                addr: addr(),
+                message: "x".into(),
+                names: crate::hadoop_ipc::error::SettingNames::ConfigKeys,
+            },
         ];
         for e in final_answers {
             assert!(!worth_a_fresh_connection(&e), "{e}");
