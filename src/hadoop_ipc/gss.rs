@@ -1,9 +1,9 @@
 //! Kerberos contexts through MIT's GSSAPI library (the `libgssapi` crate), for the SASL layer.
 //!
-//! Credentials come from the process's Kerberos environment, which `crate::security::login`
-//! sets up from `security.keytab`: MIT's client-keytab support (`KRB5_CLIENT_KTNAME`) gets the
-//! first ticket into a private in-memory cache and renews it from the keytab before it
-//! expires, so no `kinit` is needed. Without a keytab (e.g. `rmfc rm-admin` run by hand) the
+//! Credentials come from the process's Kerberos environment, which `main` sets up from
+//! `security.keytab` (`crate::security::prepare_keytab_environment`): MIT's client-keytab
+//! support (`KRB5_CLIENT_KTNAME`) gets the first ticket into a private in-memory cache and
+//! renews it from the keytab before it expires, so no `kinit` is needed. Without a keytab (e.g. `rmfc rm-admin` run by hand) the
 //! ticket cache of the user (`kinit`) is used.
 //!
 //! Owns: the libgssapi calls. Must not: know anything of Hadoop IPC.
