@@ -1,12 +1,47 @@
-//! The `rmfc` binary: parses the command line and hands over to the library.
+//! The `rmfc` binary: parses the command line, prepares the process environment while it still
+//! has one thread, then builds the tokio runtime and hands over to the library.
 
 use clap::Parser;
 use rmfc::cli::{init_logging, Cli, Command};
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
-    let code = match cli.command {
+    // SAFETY: only this thread exists; the runtime (and every other thread) comes after.
+    unsafe { prepare_kerberos_environment(&cli.command) };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rmfc: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    std::process::exit(code);
+}
+
+/// The keytab login's environment (`rmfc::security`), for the commands that log in from a
+/// keytab: `run` (`security.keytab`; a config that does not load is reported by `run` itself)
+/// and `rm-admin --keytab`.
+///
+/// # Safety
+///
+/// As [`rmfc::security::prepare_keytab_environment`]: no other thread may exist.
+unsafe fn prepare_kerberos_environment(command: &Command) {
+    let keytab = match command {
+        Command::Run(args) => {
+            rmfc::config::Config::load(&args.config).ok().and_then(|c| c.security.kerberos).map(|k| k.keytab)
+        }
+        Command::RmAdmin(args) => args.keytab.clone(),
+        _ => None,
+    };
+    if let Some(keytab) = keytab {
+        // SAFETY: passed on from the caller.
+        unsafe { rmfc::security::prepare_keytab_environment(&keytab) };
+    }
+}
+
+async fn run(cli: Cli) -> i32 {
+    match cli.command {
         Command::RmAdmin(args) => {
             init_logging(cli.log_format, "warn");
             rmfc::cli::rm_admin::run(args).await
@@ -50,6 +85,5 @@ async fn main() {
             init_logging(cli.log_format, "warn");
             rmfc::cli::ops::switchover(args).await
         }
-    };
-    std::process::exit(code);
+    }
 }

@@ -214,6 +214,7 @@ impl Metrics {
                     ProbeOutcome::Unhealthy { .. } => "unhealthy",
                     ProbeOutcome::Refused => "refused",
                     ProbeOutcome::TimedOut => "timeout",
+                    ProbeOutcome::AuthFailed { .. } => "auth_failed",
                     ProbeOutcome::Failed { .. } => "failed",
                 };
                 self.probes.with_label_values(&[result]).inc();

@@ -46,7 +46,11 @@ async fn gssapi_sessions_own_rmfcs_znodes_as_rmfcs_principal() {
     // The principal's instance is the host as written in the connect string.
     let cs = format!("localhost:{}", open.client_addr().port());
     let cfg = rmfc_config(&cs, "rm1", gssapi, &security);
-    // The daemon's login, before any ZooKeeper session: it sets KRB5_CLIENT_KTNAME and KRB5CCNAME.
+    // The daemon's environment, as its main() prepares it (KRB5_CLIENT_KTNAME, KRB5CCNAME), and
+    // its login, before any ZooKeeper session.
+    // SAFETY: as the set_var calls above: this binary's only test, nothing reads the
+    // environment concurrently.
+    unsafe { rmfc::security::prepare_keytab_environment(&rmfc_keytab) };
     rmfc::security::rm_client_auth(&cfg).unwrap_or_else(|e| panic!("{e}\n{}", kdc.log()));
 
     let mut a = Peer::new(adapter_config(&cfg));

@@ -51,6 +51,7 @@ fn describe(o: &ProbeOutcome) -> String {
         ProbeOutcome::Unhealthy { state: None, message } => format!("unhealthy: {message}"),
         ProbeOutcome::Refused => "down (connection refused)".into(),
         ProbeOutcome::TimedOut => "not answering (timeout)".into(),
+        ProbeOutcome::AuthFailed { reason } => format!("not authenticated: {reason}"),
         ProbeOutcome::Failed { reason } => format!("error: {reason}"),
     }
 }

@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use crate::config::Qop;
-use crate::hadoop_ipc::{ClientAuth, HaClient, HaError, KerberosAuth, RequestSource};
+use crate::hadoop_ipc::error::SettingNames;
+use crate::hadoop_ipc::ha::HA_PROTOCOL;
+use crate::hadoop_ipc::{ClientAuth, ClientConfig, HaClient, HaError, KerberosAuth, RequestSource};
+use crate::security::LoginError;
 
 /// `--rpc-protection`'s value: one comma-separated list, as `hadoop.rpc.protection` is written.
 #[derive(Debug, Clone)]
@@ -30,7 +33,13 @@ fn client_auth(args: &RmAdminArgs) -> Result<ClientAuth, String> {
         (Some(p), Some(k)) => crate::security::login_from_keytab(p, k),
         _ => crate::security::ticket_cache_login(None),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e {
+        // Its own text names the daemon's config key.
+        LoginError::NotBuiltIn => "--rm-principal needs Kerberos, and this rmfc was built without the `kerberos` \
+                                   feature (cargo build --features kerberos; the .deb is built with it)"
+            .to_string(),
+        other => other.to_string(),
+    })?;
     Ok(ClientAuth::Kerberos(KerberosAuth {
         server_principal: rm_principal.clone(),
         accept: args.rpc_protection.0.clone(),
@@ -98,7 +107,14 @@ pub async fn run(args: RmAdminArgs) -> i32 {
             return super::EXIT_REFUSED;
         }
     };
-    let mut client = HaClient::with_auth(address, args.user.clone(), auth, args.source);
+    let mut cfg = ClientConfig::new(HA_PROTOCOL);
+    if let Some(user) = &args.user {
+        cfg.effective_user = user.clone();
+    }
+    cfg.auth = auth;
+    // The operator gave flags, not a config file: errors say which flag to change.
+    cfg.setting_names = SettingNames::RmAdminFlags;
+    let mut client = HaClient::with_config(address, cfg, args.source);
     let result = match args.op {
         RmAdminOp::GetServiceState => client.get_service_status(args.timeout).await.map(|s| match s.not_ready_reason {
             Some(reason) if !s.ready_to_become_active => println!("{} (not ready: {reason})", s.state),
@@ -120,7 +136,10 @@ pub async fn run(args: RmAdminArgs) -> i32 {
 /// Refused (the RM said no) versus unreachable (we could not ask).
 pub fn exit_code(e: &HaError) -> i32 {
     match e {
-        HaError::ProcessGone { .. } | HaError::Timeout { .. } | HaError::Unreachable { .. } => super::EXIT_UNREACHABLE,
+        HaError::ProcessGone { .. }
+        | HaError::Timeout { .. }
+        | HaError::AuthTimeout { .. }
+        | HaError::Unreachable { .. } => super::EXIT_UNREACHABLE,
         _ => super::EXIT_REFUSED,
     }
 }

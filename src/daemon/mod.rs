@@ -64,8 +64,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         worst_case_failover = ?budget.failover_worst,
         "rmfc starting"
     );
-    // The Kerberos login comes first: it sets the process's Kerberos environment, which the
-    // ZooKeeper client's GSSAPI reads too.
+    // The Kerberos login comes first (main() prepared its environment, which the ZooKeeper
+    // client's GSSAPI reads too): a bad keytab stops the start here, naming it.
     let auth = crate::security::rm_client_auth(&config)?;
     if let crate::hadoop_ipc::ClientAuth::Kerberos(k) = &auth {
         tracing::info!(login = %k.login.describe(), rm_principal = %k.server_principal, "Kerberos login done");

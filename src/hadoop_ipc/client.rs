@@ -17,9 +17,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::error::{CallPhase, IpcError, RemoteException};
-use super::frame::{preamble, read_frame, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
-use super::proto::{RpcSaslProto, RpcStatus};
+use super::error::{CallPhase, IpcError, RemoteException, SettingNames};
+use super::frame::{preamble, read_frame, Delimited, FrameError, AUTH_NONE, AUTH_SASL, DEFAULT_MAX_FRAME};
+use super::proto::{RpcResponseHeaderProto, RpcSaslProto, RpcStatus};
 use super::sasl::{GssLogin, SaslClient, SaslError, SaslStep, SecureChannel};
 use super::wire::{self, Method, AUTHORIZATION_FAILED_CALL_ID, SASL_CALL_ID};
 use crate::config::security::resolve_host;
@@ -70,6 +70,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Responses above this size are refused before allocation.
     pub max_response_len: u32,
+    /// How errors name the settings to change (config keys, or `rmfc rm-admin`'s flags).
+    pub setting_names: SettingNames,
 }
 
 impl ClientConfig {
@@ -80,6 +82,7 @@ impl ClientConfig {
             auth: ClientAuth::Simple,
             connect_timeout: Duration::from_secs(5),
             max_response_len: DEFAULT_MAX_FRAME,
+            setting_names: SettingNames::default(),
         }
     }
 }
@@ -122,6 +125,11 @@ impl IpcClient {
         &self.addr
     }
 
+    /// How errors of this client name the operator's settings.
+    pub fn setting_names(&self) -> SettingNames {
+        self.cfg.setting_names
+    }
+
     /// Authenticates the next connection with `auth` (the current one, if any, is closed).
     pub fn set_auth(&mut self, auth: ClientAuth) {
         self.cfg.auth = auth;
@@ -143,9 +151,13 @@ impl IpcClient {
     ) -> Result<Resp, IpcError> {
         let deadline = Instant::now() + timeout;
         let mut phase = CallPhase::Connect;
-        let outcome = tokio::time::timeout_at(deadline, self.call_inner(method, request, deadline, &mut phase)).await;
+        let outcome =
+            tokio::time::timeout_at(deadline, self.call_inner(method, request, (deadline, timeout), &mut phase)).await;
         let result = match outcome {
             Ok(r) => r,
+            Err(_) if phase == CallPhase::Authenticate => {
+                Err(IpcError::AuthTimeout { addr: self.addr.clone(), after: timeout })
+            }
             Err(_) => Err(IpcError::Timeout { addr: self.addr.clone(), phase, after: timeout }),
         };
         match &result {
@@ -160,7 +172,7 @@ impl IpcClient {
         &mut self,
         method: Method<'_>,
         request: &(impl Message + 'static),
-        deadline: Instant,
+        (deadline, timeout): (Instant, Duration),
         phase: &mut CallPhase,
     ) -> Result<Resp, IpcError> {
         let mut out = Vec::with_capacity(256);
@@ -196,7 +208,15 @@ impl IpcClient {
                 }
                 ClientAuth::Kerberos(k) => {
                     *phase = CallPhase::Authenticate;
-                    let channel = authenticate(&mut conn.stream, &self.addr, k, self.cfg.max_response_len).await?;
+                    let channel = authenticate(
+                        &mut conn.stream,
+                        &self.addr,
+                        k,
+                        self.cfg.setting_names,
+                        self.cfg.max_response_len,
+                        (deadline, timeout),
+                    )
+                    .await?;
                     // The server takes the user from Kerberos: a name here would be a proxy-user request.
                     out.extend(wire::connection_context_frame(&self.client_id, None, &self.cfg.protocol));
                     conn.secure = Some(channel);
@@ -215,34 +235,33 @@ impl IpcClient {
             return Err(IpcError::Broken { addr, reason: "not connected".into() });
         };
         if let Some(secure) = conn.secure.as_mut() {
-            out = secure.seal(&out).map_err(|e| IpcError::Auth { addr: addr.clone(), reason: e.to_string() })?;
+            // Not an authentication failure: the layer is agreed, this message could not be sent.
+            out = secure.seal(&out).map_err(|e| IpcError::Broken { addr: addr.clone(), reason: e.to_string() })?;
         }
         let stream = &mut conn.stream;
         if let Err(e) = stream.write_all(&out).await {
             // A server that refuses the connection (e.g. it requires Kerberos) answers FATAL and
             // closes while we are still writing: its answer explains better than a broken pipe.
-            if let Ok(Ok(Some(frame))) = tokio::time::timeout(Duration::from_millis(500), read_frame(stream, max)).await
-            {
-                if let Ok(resp) = wire::decode_response(&frame) {
-                    if resp.header.status != RpcStatus::Success as i32 {
-                        return Err(IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) });
+            // It is read as any answer is, through the security layer: unwrapped, it is refused.
+            let last =
+                tokio::time::timeout(Duration::from_millis(500), read_answer(stream, conn.secure.as_mut(), &addr, max))
+                    .await;
+            let reason = format!("write: {e}");
+            return Err(match last {
+                Ok(Ok(frame)) => match wire::decode_response(&frame) {
+                    Ok(resp) if resp.header.status != RpcStatus::Success as i32 => {
+                        IpcError::Remote { addr, exception: RemoteException::from_header(&resp.header) }
                     }
-                }
-            }
-            return Err(IpcError::Broken { addr, reason: format!("write: {e}") });
+                    _ => IpcError::Broken { addr, reason },
+                },
+                Ok(Err(IpcError::Protocol { reason: refused, .. })) => IpcError::Broken {
+                    addr,
+                    reason: format!("{reason}; the server's last frame was refused: {refused}"),
+                },
+                _ => IpcError::Broken { addr, reason },
+            });
         }
-        let frame = match conn.secure.as_mut() {
-            None => read_plain(stream, &addr, max).await?,
-            Some(secure) => loop {
-                match secure.next_frame(max) {
-                    Ok(Some(f)) => break f,
-                    Ok(None) => {}
-                    Err(e) => return Err(IpcError::Protocol { addr, reason: e.to_string() }),
-                }
-                let raw = read_plain(stream, &addr, max).await?;
-                secure.receive(raw).map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
-            },
-        };
+        let frame = read_answer(stream, conn.secure.as_mut(), &addr, max).await?;
         let resp = wire::decode_response(&frame)
             .map_err(|e| IpcError::Protocol { addr: addr.clone(), reason: e.to_string() })?;
         let id = resp.call_id();
@@ -279,13 +298,35 @@ async fn read_plain(stream: &mut TcpStream, addr: &str, max: u32) -> Result<Vec<
     }
 }
 
+/// The answer to the call just sent: one frame, through the security layer when there is one
+/// (which refuses anything unwrapped under integrity or privacy, and bytes beyond the answer).
+async fn read_answer(
+    stream: &mut TcpStream,
+    secure: Option<&mut SecureChannel>,
+    addr: &str,
+    max: u32,
+) -> Result<Vec<u8>, IpcError> {
+    let Some(secure) = secure else { return read_plain(stream, addr, max).await };
+    let refused = |e: SaslError| IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() };
+    loop {
+        if let Some(frame) = secure.answer(max).map_err(refused)? {
+            return Ok(frame);
+        }
+        let raw = read_plain(stream, addr, max).await?;
+        secure.receive(raw).map_err(refused)?;
+    }
+}
+
 /// Runs the SASL GSSAPI exchange on a fresh connection (preamble included) and returns its
-/// security layer. Every failure is an [`IpcError::Auth`] naming who we are and whom we expected.
+/// security layer, all before `deadline` (`timeout` after the call began). Every failure is an
+/// [`IpcError::Auth`] naming who we are and whom we expected.
 async fn authenticate(
     stream: &mut TcpStream,
     addr: &str,
     k: &KerberosAuth,
+    names: SettingNames,
     max: u32,
+    (deadline, timeout): (Instant, Duration),
 ) -> Result<SecureChannel, IpcError> {
     let expected = resolve_host(&k.server_principal, host_of(addr));
     let auth_err = |e: SaslError| {
@@ -298,27 +339,59 @@ async fn authenticate(
     let mut first = preamble(AUTH_SASL).to_vec();
     first.extend(wire::sasl_frame(&SaslClient::negotiate()));
     write(stream, addr, &first).await?;
-    let mut sasl = SaslClient::new(&expected, &k.accept);
+    let mut sasl = SaslClient::new(&expected, &k.accept, names);
     loop {
         let frame = read_plain(stream, addr, max).await?;
-        let resp = wire::decode_response(&frame)
-            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: e.to_string() })?;
-        if resp.header.status != RpcStatus::Success as i32 {
-            let exception = RemoteException::from_header(&resp.header);
+        let protocol = |reason: String| IpcError::Protocol { addr: addr.to_string(), reason };
+        let mut parts = Delimited::new(&frame);
+        let header: RpcResponseHeaderProto = parts.decode("response header").map_err(|e| protocol(e.to_string()))?;
+        if header.status != RpcStatus::Success as i32 {
+            let exception = RemoteException::from_header(&header);
             return Err(IpcError::Auth { addr: addr.to_string(), reason: format!("the server refused: {exception}") });
         }
-        if resp.call_id() != SASL_CALL_ID {
-            return Err(IpcError::Protocol {
-                addr: addr.to_string(),
-                reason: format!("answer for call {} during the Kerberos negotiation", resp.call_id()),
-            });
+        if header.call_id as i32 != SASL_CALL_ID {
+            let id = header.call_id as i32;
+            return Err(protocol(format!("answer for call {id} during the Kerberos negotiation")));
         }
-        let msg = <RpcSaslProto as prost::Message>::decode(resp.body.unwrap_or(&[]))
-            .map_err(|e| IpcError::Protocol { addr: addr.to_string(), reason: format!("SASL message: {e}") })?;
-        match sasl.on_message(msg, k.login.as_ref()).map_err(auth_err)? {
+        let body = parts.next_message().map_err(|e| protocol(e.to_string()))?;
+        if parts.remaining() > 0 {
+            // Read by nobody: after SUCCESS they would be plaintext outside the security layer.
+            return Err(protocol(format!("{} bytes after the SASL message", parts.remaining())));
+        }
+        let msg = <RpcSaslProto as prost::Message>::decode(body.unwrap_or(&[]))
+            .map_err(|e| protocol(format!("SASL message: {e}")))?;
+        let login = k.login.clone();
+        let (back, step) = off_the_runtime(addr, (deadline, timeout), move || {
+            let step = sasl.on_message(msg, login.as_ref());
+            (sasl, step)
+        })
+        .await?;
+        sasl = back;
+        match step.map_err(auth_err)? {
             SaslStep::Send(m) => write(stream, addr, &wire::sasl_frame(&m)).await?,
             SaslStep::Established(est) => return Ok(SecureChannel::new(est)),
         }
+    }
+}
+
+/// Runs one step of the Kerberos exchange (`gss_acquire_cred`, `gss_init_sec_context`, the
+/// security-layer choice) on tokio's blocking pool: MIT's library may wait there for the KDC (a
+/// service ticket for a new RM, a renewal from the keytab), for as long as its own KDC timeouts
+/// allow, and no tokio deadline can interrupt a blocked worker thread. Awaited until `deadline`:
+/// a hung KDC becomes [`IpcError::AuthTimeout`] on time and the worker threads stay free; the
+/// blocking thread finishes by itself later and its result is dropped with the connection.
+///
+/// The wraps and unwraps of the established layer (`SecureChannel`) stay on the worker: they
+/// are local cryptography with the context's session key, never a KDC round trip.
+async fn off_the_runtime<T: Send + 'static>(
+    addr: &str,
+    (deadline, timeout): (Instant, Duration),
+    gss_work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, IpcError> {
+    match tokio::time::timeout_at(deadline, tokio::task::spawn_blocking(gss_work)).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(IpcError::Auth { addr: addr.to_string(), reason: format!("the Kerberos step failed: {e}") }),
+        Err(_) => Err(IpcError::AuthTimeout { addr: addr.to_string(), after: timeout }),
     }
 }
 
@@ -330,13 +403,5 @@ async fn write(stream: &mut TcpStream, addr: &str, bytes: &[u8]) -> Result<(), I
 }
 
 #[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn host_is_the_address_without_its_port() {
-        assert_eq!(host_of("rm1.example.com:8033"), "rm1.example.com");
-        assert_eq!(host_of("[::1]:8033"), "::1");
-        assert_eq!(host_of("localhost"), "localhost");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

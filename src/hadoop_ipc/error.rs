@@ -60,6 +60,55 @@ impl std::fmt::Display for RemoteException {
     }
 }
 
+/// Which names errors give the settings an operator can change: the daemon's config keys, or
+/// the flags of `rmfc rm-admin` (whose user has no config file to edit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SettingNames {
+    #[default]
+    ConfigKeys,
+    RmAdminFlags,
+}
+
+impl SettingNames {
+    /// Where the RM's principal is set.
+    pub fn rm_principal(self) -> &'static str {
+        match self {
+            SettingNames::ConfigKeys => "security.rm_principal",
+            SettingNames::RmAdminFlags => "--rm-principal",
+        }
+    }
+
+    /// Where the accepted protections are set.
+    pub fn rpc_protection(self) -> &'static str {
+        match self {
+            SettingNames::ConfigKeys => "security.rpc_protection",
+            SettingNames::RmAdminFlags => "--rpc-protection",
+        }
+    }
+
+    /// How to talk SIMPLE instead of Kerberos.
+    pub fn use_simple(self) -> &'static str {
+        match self {
+            SettingNames::ConfigKeys => "set security.authentication: simple for this cluster",
+            SettingNames::RmAdminFlags => "leave out --rm-principal (and --principal, --keytab)",
+        }
+    }
+
+    /// How to talk Kerberos instead of SIMPLE.
+    pub fn use_kerberos(self) -> &'static str {
+        match self {
+            SettingNames::ConfigKeys => {
+                "set security.authentication: kerberos (with security.principal, security.keytab and \
+                 security.rm_principal)"
+            }
+            SettingNames::RmAdminFlags => {
+                "give --rm-principal (the RM's principal, e.g. rm/_HOST@EXAMPLE.COM) and either --principal with \
+                 --keytab, or a ticket from kinit"
+            }
+        }
+    }
+}
+
 /// Where in a call a timeout struck.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPhase {
@@ -85,10 +134,17 @@ pub enum IpcError {
     /// Nothing listens on the address: the process is gone (or not started).
     #[error("{addr}: connection refused (no process is listening)")]
     ConnectionRefused { addr: String },
-    /// No answer within the deadline: the peer is slow, hung or unreachable.
+    /// No answer within the deadline while connecting or waiting for an answer: the peer is
+    /// slow, hung or unreachable.
     #[error("{addr}: no answer after {after:?} while {phase}")]
     Timeout { addr: String, phase: CallPhase, after: Duration },
-    /// The connection broke (reset, closed mid-call, unroutable).
+    /// The deadline passed during the Kerberos exchange of a new connection. The KDC (a ticket
+    /// to get or renew) may be the slow one as well as the server, so this is an
+    /// authentication failure, not a sign that the server hangs.
+    #[error("{addr}: timed out authenticating (KDC or RM) after {after:?}")]
+    AuthTimeout { addr: String, after: Duration },
+    /// The connection broke (reset, closed mid-call, unroutable), or its security layer could
+    /// not protect a message: either way it is closed, and a new one may work.
     #[error("{addr}: {reason}")]
     Broken { addr: String, reason: String },
     /// The server answered with an exception.

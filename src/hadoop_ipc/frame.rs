@@ -148,6 +148,11 @@ impl<'a> Delimited<'a> {
         Ok(Some(msg))
     }
 
+    /// Bytes not taken as messages yet.
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     /// The next message decoded as `M`; a missing message is an error.
     pub fn decode<M: Message + Default>(&mut self, what: &str) -> Result<M, WireError> {
         match self.next_message()? {

@@ -1,9 +1,9 @@
 //! Kerberos contexts through MIT's GSSAPI library (the `libgssapi` crate), for the SASL layer.
 //!
-//! Credentials come from the process's Kerberos environment, which `crate::security::login`
-//! sets up from `security.keytab`: MIT's client-keytab support (`KRB5_CLIENT_KTNAME`) gets the
-//! first ticket into a private in-memory cache and renews it from the keytab before it
-//! expires, so no `kinit` is needed. Without a keytab (e.g. `rmfc rm-admin` run by hand) the
+//! Credentials come from the process's Kerberos environment, which `main` sets up from
+//! `security.keytab` (`crate::security::prepare_keytab_environment`): MIT's client-keytab
+//! support (`KRB5_CLIENT_KTNAME`) gets the first ticket into a private in-memory cache and
+//! renews it from the keytab before it expires, so no `kinit` is needed. Without a keytab (e.g. `rmfc rm-admin` run by hand) the
 //! ticket cache of the user (`kinit`) is used.
 //!
 //! Owns: the libgssapi calls. Must not: know anything of Hadoop IPC.
@@ -50,9 +50,38 @@ impl MitKerberos {
     }
 }
 
-/// libgssapi joins the major and minor messages without a separator.
+/// libgssapi's `Display` writes the GSSAPI (major) message, then the Kerberos (minor) one in
+/// parentheses: `No credentials were supplied, ... inaccessible (Ticket expired)`. Operators
+/// read `major: minor` better (it is how `kinit` and Java print them), and the line breaks and
+/// double spaces MIT puts in some messages do not belong in one log line.
 fn tidy(s: &str) -> String {
-    s.trim().to_string()
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match split_minor(&s) {
+        Some((major, minor)) => format!("{major}: {minor}"),
+        None => s,
+    }
+}
+
+/// Splits `major (minor)` at the `(` matching the final `)`: the minor message may hold
+/// parentheses itself (`Miscellaneous failure (see text)`). `None` when the text is not of
+/// that form (one message only, or libgssapi's `unknown GSSAPI(Minor) error code(..)`).
+fn split_minor(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_suffix(')')?;
+    let mut depth = 0usize;
+    for (i, c) in inner.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' if depth > 0 => depth -= 1,
+            '(' => {
+                // libgssapi writes " (" before the minor message; anything else is part of one message.
+                let major = inner[..i].strip_suffix(' ')?.trim_end();
+                let minor = inner[i + 1..].trim();
+                return (!major.is_empty() && !minor.is_empty()).then_some((major, minor));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 struct MitContext(ClientCtx);
@@ -62,7 +91,15 @@ impl GssLogin for MitKerberos {
         let cred = self.credential()?;
         let name = Name::new(target.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
             .map_err(|e| format!("server principal {target}: {e}"))?;
-        let flags = CtxFlags::GSS_C_MUTUAL_FLAG | CtxFlags::GSS_C_INTEG_FLAG | CtxFlags::GSS_C_CONF_FLAG;
+        // What Hadoop's Java client gets (Java's GSS context asks for replay and sequence
+        // detection by default): with them MIT refuses a wrapped message that is replayed,
+        // reordered or missing one before it, so a man in the middle cannot replay an old
+        // answer (an earlier getServiceStatus saying ACTIVE) or drop one unnoticed.
+        let flags = CtxFlags::GSS_C_MUTUAL_FLAG
+            | CtxFlags::GSS_C_INTEG_FLAG
+            | CtxFlags::GSS_C_CONF_FLAG
+            | CtxFlags::GSS_C_REPLAY_FLAG
+            | CtxFlags::GSS_C_SEQUENCE_FLAG;
         Ok(Box::new(MitContext(ClientCtx::new(cred, name, flags, Some(GSS_MECH_KRB5)))))
     }
 
@@ -86,5 +123,47 @@ impl GssContext for MitContext {
     }
     fn unwrap(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
         self.0.unwrap(data).map(|b| b.to_vec()).map_err(|e| tidy(&e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+
+    #[test]
+    fn the_gssapi_and_kerberos_messages_are_joined_by_a_colon() {
+        let cases = [
+            (
+                "No credentials were supplied, or the credentials were unavailable or inaccessible (Ticket expired)",
+                "No credentials were supplied, or the credentials were unavailable or inaccessible: Ticket expired",
+            ),
+            (
+                "Unspecified GSS failure.  Minor code may provide more information (Miscellaneous failure (see text))",
+                "Unspecified GSS failure. Minor code may provide more information: Miscellaneous failure (see text)",
+            ),
+            (
+                "Unspecified GSS failure.  Minor code may provide more information (Cannot find KDC for realm \"ELSEWHERE.TEST\")\n",
+                "Unspecified GSS failure. Minor code may provide more information: Cannot find KDC for realm \"ELSEWHERE.TEST\"",
+            ),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(tidy(raw), want);
+        }
+    }
+
+    #[test]
+    fn text_of_another_form_is_only_trimmed() {
+        let cases = [
+            ("The referenced context has expired", "The referenced context has expired"),
+            ("unknown GSSAPI(Minor) error code(5)\n", "unknown GSSAPI(Minor) error code(5)"),
+            ("unbalanced (minor", "unbalanced (minor"),
+            ("unbalanced minor)", "unbalanced minor)"),
+            ("(only a minor)", "(only a minor)"),
+            ("major ()", "major ()"),
+            ("", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(tidy(raw), want, "{raw:?}");
+        }
     }
 }

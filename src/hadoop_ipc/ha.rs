@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::client::{ClientAuth, ClientConfig, IpcClient};
-use super::error::{IpcError, RemoteException};
+use super::error::{IpcError, RemoteException, SettingNames};
 use super::proto::*;
 use super::server::{CallContext, IpcService};
 use super::wire::Method;
@@ -163,15 +163,16 @@ pub enum HaError {
     #[error("RM at {addr} does not serve HAServiceProtocol ({message}) — set yarn.resourcemanager.ha.enabled=true on that RM")]
     HaNotEnabled { addr: String, message: String },
     /// The RM requires Kerberos (SASL) and rmfc spoke SIMPLE.
-    #[error(
-        "RM at {addr} requires Kerberos: {message} — set security.authentication: kerberos (with principal, \
-         keytab and rm_principal; `rmfc rm-admin --rm-principal`)"
-    )]
-    KerberosRequired { addr: String, message: String },
+    #[error("RM at {addr} requires Kerberos: {message} — {}", .names.use_kerberos())]
+    KerberosRequired { addr: String, message: String, names: SettingNames },
     /// Kerberos authentication to the RM failed: our login, the RM's principal, the protection,
     /// or the RM's refusal; the reason names which.
     #[error("RM at {addr}: Kerberos authentication failed: {reason}")]
     AuthFailed { addr: String, reason: String },
+    /// The Kerberos exchange of a new connection did not finish in time: the KDC or the RM is
+    /// slow, rmfc cannot tell which (so it is not counted as the RM hanging).
+    #[error("RM at {addr}: timed out authenticating (KDC or RM) after {after:?}")]
+    AuthTimeout { addr: String, after: Duration },
     /// Any other exception the RM sent.
     #[error("RM at {addr}: {exception}")]
     Remote { addr: String, exception: RemoteException },
@@ -192,24 +193,25 @@ pub fn access_denied_hint(message: &str) -> Option<String> {
 }
 
 impl HaError {
-    fn from_ipc(e: IpcError) -> Self {
+    fn from_ipc(e: IpcError, names: SettingNames) -> Self {
         match e {
             IpcError::ConnectionRefused { addr } => HaError::ProcessGone { addr },
             IpcError::Timeout { addr, phase, after } => HaError::Timeout { addr, phase, after },
             IpcError::Broken { addr, reason }
             | IpcError::Protocol { addr, reason }
             | IpcError::BadAddress { addr, reason } => HaError::Unreachable { addr, reason },
-            IpcError::Remote { addr, exception } => Self::from_remote(addr, exception),
+            IpcError::Remote { addr, exception } => Self::from_remote(addr, exception, names),
             IpcError::Auth { addr, reason } => HaError::AuthFailed { addr, reason },
+            IpcError::AuthTimeout { addr, after } => HaError::AuthTimeout { addr, after },
         }
     }
 
-    fn from_remote(addr: String, exception: RemoteException) -> Self {
+    fn from_remote(addr: String, exception: RemoteException, names: SettingNames) -> Self {
         let message = exception.message.clone();
         if exception.detail == Some(RpcErrorCode::FatalUnauthorized)
             && (message.contains("KERBEROS") || message.contains("SIMPLE authentication is not enabled"))
         {
-            return HaError::KerberosRequired { addr, message };
+            return HaError::KerberosRequired { addr, message, names };
         }
         if exception.detail == Some(RpcErrorCode::ErrorNoSuchProtocol) {
             return HaError::HaNotEnabled { addr, message };
@@ -263,8 +265,12 @@ impl HaClient {
     }
 
     pub async fn get_service_status(&mut self, timeout: Duration) -> Result<HaStatus, HaError> {
-        let resp: GetServiceStatusResponseProto =
-            self.ipc.call(method("getServiceStatus"), &EmptyProto {}, timeout).await.map_err(HaError::from_ipc)?;
+        let names = self.ipc.setting_names();
+        let resp: GetServiceStatusResponseProto = self
+            .ipc
+            .call(method("getServiceStatus"), &EmptyProto {}, timeout)
+            .await
+            .map_err(|e| HaError::from_ipc(e, names))?;
         let state = HaState::from_proto(resp.state).ok_or_else(|| HaError::Unreachable {
             addr: self.ipc.addr().to_string(),
             reason: format!("unknown HA state {}", resp.state),
@@ -277,8 +283,12 @@ impl HaClient {
     }
 
     pub async fn monitor_health(&mut self, timeout: Duration) -> Result<(), HaError> {
-        let _: EmptyProto =
-            self.ipc.call(method("monitorHealth"), &EmptyProto {}, timeout).await.map_err(HaError::from_ipc)?;
+        let names = self.ipc.setting_names();
+        let _: EmptyProto = self
+            .ipc
+            .call(method("monitorHealth"), &EmptyProto {}, timeout)
+            .await
+            .map_err(|e| HaError::from_ipc(e, names))?;
         Ok(())
     }
 
@@ -293,7 +303,9 @@ impl HaClient {
     async fn transition(&mut self, name: &str, timeout: Duration) -> Result<(), HaError> {
         let req =
             TransitionRequestProto { req_info: HaStateChangeRequestInfoProto { req_source: self.source.to_proto() } };
-        let _: EmptyProto = self.ipc.call(method(name), &req, timeout).await.map_err(HaError::from_ipc)?;
+        let names = self.ipc.setting_names();
+        let _: EmptyProto =
+            self.ipc.call(method(name), &req, timeout).await.map_err(|e| HaError::from_ipc(e, names))?;
         Ok(())
     }
 }
@@ -367,5 +379,50 @@ impl<S: HaService> IpcService for HaServer<S> {
             )
             .with_detail(RpcErrorCode::ErrorNoSuchMethod)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requires_kerberos() -> RemoteException {
+        RemoteException::new(ACCESS_CONTROL, "SIMPLE authentication is not enabled.  Available:[TOKEN, KERBEROS]")
+            .with_detail(RpcErrorCode::FatalUnauthorized)
+    }
+
+    #[test]
+    fn a_server_requiring_kerberos_is_told_apart_and_the_remedy_named_by_where_it_is_set() {
+        let cases = [
+            (SettingNames::ConfigKeys, "set security.authentication: kerberos"),
+            (SettingNames::RmAdminFlags, "give --rm-principal"),
+        ];
+        for (names, remedy) in cases {
+            let e =
+                HaError::from_ipc(IpcError::Remote { addr: "rm1:8033".into(), exception: requires_kerberos() }, names);
+            assert!(matches!(e, HaError::KerberosRequired { .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(text.contains("SIMPLE authentication is not enabled") && text.contains(remedy), "{text}");
+        }
+        let flags = HaError::from_ipc(
+            IpcError::Remote { addr: "rm1:8033".into(), exception: requires_kerberos() },
+            SettingNames::RmAdminFlags,
+        );
+        assert!(
+            !flags.to_string().contains("security.authentication"),
+            "no config keys for a command-line user: {flags}"
+        );
+    }
+
+    #[test]
+    fn kerberos_failures_and_timeouts_keep_their_own_kinds() {
+        let e = HaError::from_ipc(IpcError::Auth { addr: "a:1".into(), reason: "r".into() }, SettingNames::ConfigKeys);
+        assert!(matches!(e, HaError::AuthFailed { .. }), "{e:?}");
+        let e = HaError::from_ipc(
+            IpcError::AuthTimeout { addr: "a:1".into(), after: Duration::from_secs(2) },
+            SettingNames::ConfigKeys,
+        );
+        assert!(matches!(e, HaError::AuthTimeout { .. }), "{e:?}");
+        assert!(e.to_string().contains("timed out authenticating (KDC or RM) after 2s"), "{e}");
     }
 }

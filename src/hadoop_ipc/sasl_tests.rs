@@ -89,14 +89,24 @@ fn sent(step: SaslStep) -> RpcSaslProto {
 /// Runs the exchange to SUCCESS with the server offering `mask`; returns the established layer
 /// and the choice we sent (unwrapped).
 fn run(accept: &[Qop], mask: u8, login: &FakeLogin) -> Result<(Established, Vec<u8>), SaslError> {
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", accept);
+    run_with_buffer(accept, mask, 65536, login)
+}
+
+/// As [`run`], the server announcing a receive buffer of `server_max` bytes.
+fn run_with_buffer(
+    accept: &[Qop],
+    mask: u8,
+    server_max: u32,
+    login: &FakeLogin,
+) -> Result<(Established, Vec<u8>), SaslError> {
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", accept, SettingNames::ConfigKeys);
     let init = sent(c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), login)?);
     assert_eq!(init.state, SaslState::Initiate as i32);
     assert_eq!(init.token.as_deref(), Some(&b"c1"[..]));
     assert_eq!(init.auths, vec![kerberos_auth("rm", "localhost")], "the server's entry, challenge cleared");
     let resp = sent(c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), login)?);
     assert_eq!(resp.token.as_deref(), Some(&b""[..]), "an empty answer once the context is complete");
-    let choice = sent(c.on_message(msg(SaslState::Challenge, Some(&offer(mask, 65536)), vec![]), login)?);
+    let choice = sent(c.on_message(msg(SaslState::Challenge, Some(&offer(mask, server_max)), vec![]), login)?);
     let token = choice.token.expect("the choice is a token");
     assert_eq!(token[0], b'I', "the choice is integrity-wrapped, never encrypted");
     match c.on_message(msg(SaslState::Success, None, vec![]), login)? {
@@ -130,13 +140,17 @@ fn refusals_name_what_the_server_offered() {
     let no_common = run(&[Qop::Privacy], 1, &login).expect_err("must fail");
     assert_eq!(
         no_common,
-        SaslError::NoCommonProtection { offered: "authentication".into(), accepted: "privacy".into() }
+        SaslError::NoCommonProtection {
+            offered: "authentication".into(),
+            accepted: "privacy".into(),
+            names: SettingNames::ConfigKeys
+        }
     );
     assert!(no_common.to_string().contains("security.rpc_protection"));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
-    assert_eq!(simple, SaslError::ServerIsSimple, "no silent fall back to SIMPLE");
+    assert_eq!(simple, SaslError::ServerIsSimple(SettingNames::ConfigKeys), "no silent fall back to SIMPLE");
 
     let token_only = SaslAuth {
         method: "TOKEN".into(),
@@ -145,12 +159,12 @@ fn refusals_name_what_the_server_offered() {
         server_id: Some("default".into()),
         challenge: Some(b"nonce".to_vec()),
     };
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let e = c.on_message(msg(SaslState::Negotiate, None, vec![token_only]), &login).expect_err("must fail");
     assert_eq!(e, SaslError::NoKerberos { offered: "TOKEN (DIGEST-MD5)".into() });
 
     let login = FakeLogin::default();
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let e = c
         .on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "rm2.example.com")]), &login)
         .expect_err("must fail");
@@ -158,10 +172,63 @@ fn refusals_name_what_the_server_offered() {
         e,
         SaslError::WrongServerPrincipal {
             advertised: "rm/rm2.example.com".into(),
-            expected: "rm/localhost@RMFC.TEST".into()
+            expected: "rm/localhost@RMFC.TEST".into(),
+            names: SettingNames::ConfigKeys
         }
     );
     assert!(login.targets.lock().unwrap().is_empty(), "no Kerberos context towards a server we do not trust");
+}
+
+#[test]
+fn refusals_name_rm_admins_flags_when_the_settings_came_from_them() {
+    let login = FakeLogin::default();
+    let flags = SettingNames::RmAdminFlags;
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    let simple = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail").to_string();
+    assert!(simple.contains("leave out --rm-principal"), "{simple}");
+
+    let mut c = SaslClient::new("yarn/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    let negotiate = msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]);
+    let principal = c.on_message(negotiate.clone(), &login).expect_err("must fail").to_string();
+    assert!(principal.contains("(--rm-principal, _HOST replaced"), "{principal}");
+
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Privacy], flags);
+    c.on_message(negotiate, &login).expect("initiate");
+    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).expect("response");
+    let protection =
+        c.on_message(msg(SaslState::Challenge, Some(&offer(1, 0)), vec![]), &login).expect_err("must fail").to_string();
+    assert!(protection.contains("rmfc accepts privacy (--rpc-protection): none in common"), "{protection}");
+
+    for text in [simple, principal, protection] {
+        for key in ["security.rm_principal", "security.rpc_protection", "security.authentication:"] {
+            assert!(!text.contains(key), "no config keys for a command-line user: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_wrap_is_not_called_an_authentication_failure() {
+    struct NoWrap;
+    impl GssContext for NoWrap {
+        fn step(&mut self, _: Option<&[u8]>) -> Result<Option<Vec<u8>>, String> {
+            Ok(None)
+        }
+        fn is_complete(&self) -> bool {
+            true
+        }
+        fn wrap(&mut self, _: bool, _: &[u8]) -> Result<Vec<u8>, String> {
+            Err("The referenced context has expired".into())
+        }
+        fn unwrap(&mut self, _: &[u8]) -> Result<Vec<u8>, String> {
+            Err("Message was replayed".into())
+        }
+    }
+    let est = Established { gss: Box::new(NoWrap), qop: Qop::Privacy, chunk: wrap_chunk(65536, Qop::Privacy).ok() };
+    let mut ch = SecureChannel::new(est);
+    let e = ch.seal(&[0, 0, 0, 1, 5]).expect_err("must fail");
+    assert_eq!(e.to_string(), "could not protect the message (GSSAPI wrap): The referenced context has expired");
+    let e = ch.receive(wrap_unit(&[0, 0, 0, 1, 5], b'P')).expect_err("must fail");
+    assert_eq!(e.to_string(), "could not verify the server's message (GSSAPI unwrap): Message was replayed");
 }
 
 #[test]
@@ -169,26 +236,26 @@ fn out_of_order_server_messages_are_protocol_errors() {
     let login = FakeLogin::default();
     let negotiate = || msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]);
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let early = c.on_message(msg(SaslState::Success, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(early, SaslError::Protocol(ref m) if m.contains("before the Kerberos context")), "{early}");
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let no_token = c.on_message(msg(SaslState::Challenge, None, vec![]), &login).expect_err("must fail");
     assert!(matches!(no_token, SaslError::Protocol(ref m) if m.contains("no token")));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     let gss = c.on_message(msg(SaslState::Challenge, Some(b"bad"), vec![]), &login).expect_err("must fail");
     assert_eq!(gss, SaslError::Gss("Server not found in Kerberos database".into()));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     let wrap_first = c.on_message(msg(SaslState::Wrap, Some(b"x"), vec![]), &login).expect_err("must fail");
     assert!(matches!(wrap_first, SaslError::Protocol(_)));
 
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication]);
+    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Authentication], SettingNames::ConfigKeys);
     c.on_message(negotiate(), &login).expect("initiate");
     c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).expect("response");
     let short = c.on_message(msg(SaslState::Challenge, Some(b"I\x01"), vec![]), &login).expect_err("must fail");
@@ -233,22 +300,41 @@ fn privacy_encrypts_and_integrity_signs_every_byte_sent() {
     assert_eq!(plain.seal(&[0, 0, 0, 1, 5]).unwrap(), vec![0, 0, 0, 1, 5], "authentication sends in the clear");
 }
 
-#[test]
-fn large_writes_are_cut_to_the_servers_buffer() {
+/// The plaintext sizes of the wrapped units `seal` makes of `len` bytes, the server announcing
+/// `server_max`.
+fn units(qop: Qop, server_max: u32, len: usize) -> Vec<usize> {
     let login = FakeLogin::default();
-    let mut c = SaslClient::new("rm/localhost@RMFC.TEST", &[Qop::Integrity]);
-    c.on_message(msg(SaslState::Negotiate, None, vec![kerberos_auth("rm", "localhost")]), &login).unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(b"ap-rep"), vec![]), &login).unwrap();
-    c.on_message(msg(SaslState::Challenge, Some(&offer(2, 1024)), vec![]), &login).unwrap();
-    let Ok(SaslStep::Established(est)) = c.on_message(msg(SaslState::Success, None, vec![]), &login) else {
-        panic!("established")
-    };
+    let (est, _) = run_with_buffer(&[qop], qop.layer_bit(), server_max, &login).expect("exchange succeeds");
     let mut ch = SecureChannel::new(est);
     login.wrapped.lock().unwrap().clear();
-    ch.seal(&vec![1u8; 3000]).expect("seal");
-    let sizes: Vec<usize> = login.wrapped.lock().unwrap().iter().map(|(_, d)| d.len()).collect();
-    assert_eq!(sizes.iter().sum::<usize>(), 3000);
-    assert!(sizes.iter().all(|&n| n <= 1024), "{sizes:?}");
+    ch.seal(&vec![1u8; len]).expect("seal");
+    let sizes = login.wrapped.lock().unwrap().iter().map(|(_, d)| d.len()).collect();
+    sizes
+}
+
+#[test]
+fn writes_are_cut_to_the_servers_buffer_less_the_wrap_tokens_own_bytes() {
+    assert_eq!(units(Qop::Integrity, 1024, 3000), vec![896, 896, 896, 312]);
+    assert_eq!(units(Qop::Privacy, 65536, 100), vec![100], "one unit when it fits");
+    // A tiny buffer is honoured: no floor above what the server accepts.
+    assert_eq!(units(Qop::Privacy, 200, 300), vec![72, 72, 72, 72, 12]);
+    assert_eq!(units(Qop::Integrity, 129, 3), vec![1, 1, 1], "one byte of room is still room");
+}
+
+#[test]
+fn a_buffer_with_no_room_for_a_wrapped_message_is_refused() {
+    for server_max in [0, 64, 128] {
+        let login = FakeLogin::default();
+        let e = run_with_buffer(&[Qop::Privacy], 4, server_max, &login).expect_err("must fail");
+        assert!(
+            matches!(e, SaslError::Protocol(ref m) if m.contains(&format!("receive buffer of {server_max} bytes"))),
+            "{e}"
+        );
+    }
+    // Without a security layer the buffer does not matter (servers announce 0 then).
+    let (est, choice) = run_with_buffer(&[Qop::Authentication], 1, 0, &FakeLogin::default()).expect("no layer");
+    assert!(!est.wraps());
+    assert_eq!(choice, [1, 0, 0, 0]);
 }
 
 #[test]
@@ -268,16 +354,85 @@ fn wrapped_answers_are_reassembled_into_frames() {
 }
 
 #[test]
-fn unwrapped_answers_under_a_security_layer_are_refused_unless_fatal() {
+fn an_answer_split_over_wrapped_units_is_taken_when_complete() {
     let (mut ch, _) = channel(Qop::Integrity, 2);
-    let ok = RpcResponseHeaderProto { call_id: 0, status: RpcStatus::Success as i32, ..Default::default() };
-    let framed = encode_frame(&[&ok]);
-    assert!(matches!(ch.receive(framed[4..].to_vec()), Err(SaslError::Protocol(_))), "a forged clear answer");
+    ch.receive(wrap_unit(&[0, 0, 0, 3, 1], b'I')).unwrap();
+    assert_eq!(ch.answer(1024).unwrap(), None);
+    ch.receive(wrap_unit(&[2, 3], b'I')).unwrap();
+    assert_eq!(ch.answer(1024).unwrap(), Some(vec![1, 2, 3]));
+}
 
-    let fatal = RpcResponseHeaderProto { call_id: u32::MAX, status: RpcStatus::Fatal as i32, ..Default::default() };
-    let framed = encode_frame(&[&fatal]);
-    ch.receive(framed[4..].to_vec()).expect("a FATAL error is passed on");
-    assert_eq!(ch.next_frame(1024).unwrap(), Some(framed[4..].to_vec()));
+#[test]
+fn bytes_beyond_the_answer_are_refused() {
+    // A whole second frame, or the start of one: either way the stream is out of step.
+    for tail in [&[0u8, 0, 0, 1, 9][..], &[0, 0][..]] {
+        let (mut ch, _) = channel(Qop::Privacy, 4);
+        let mut unit = vec![0, 0, 0, 3, 1, 2, 3];
+        unit.extend_from_slice(tail);
+        ch.receive(wrap_unit(&unit, b'P')).unwrap();
+        let e = ch.answer(1024).expect_err("refused");
+        assert!(
+            matches!(e, SaslError::Protocol(ref m) if m.contains(&format!("{} bytes beyond the answer", tail.len()))),
+            "{e}"
+        );
+    }
+}
 
+#[test]
+fn plaintext_beside_a_wrap_token_is_refused() {
+    let (mut ch, _) = channel(Qop::Privacy, 4);
+    let mut frame = wrap_unit(&[0, 0, 0, 1, 7], b'P');
+    frame.extend_from_slice(&[2, 8, 1]);
+    let e = ch.receive(frame).expect_err("refused");
+    assert!(matches!(e, SaslError::Protocol(ref m) if m.contains("3 bytes after the wrap token")), "{e}");
+    assert_eq!(ch.answer(1024).unwrap(), None, "and its token is not taken either");
+}
+
+fn clear_answer(call_id: i32, status: RpcStatus) -> Vec<u8> {
+    let header = RpcResponseHeaderProto {
+        call_id: call_id as u32,
+        status: status as i32,
+        exception_class_name: (status != RpcStatus::Success).then(|| "org.apache.hadoop.ipc.RpcServerException".into()),
+        error_msg: (status != RpcStatus::Success).then(|| "forged".into()),
+        ..Default::default()
+    };
+    encode_frame(&[&header])[4..].to_vec()
+}
+
+#[test]
+fn every_unwrapped_frame_under_integrity_or_privacy_is_refused() {
+    let clear = [
+        (clear_answer(0, RpcStatus::Success), "SUCCESS answer for call 0 in the clear"),
+        (clear_answer(0, RpcStatus::Error), "ERROR answer for call 0 in the clear"),
+        (clear_answer(-1, RpcStatus::Fatal), "FATAL answer for call -1 in the clear"),
+        (
+            encode_frame(&[
+                &RpcResponseHeaderProto { call_id: SASL_CALL_ID as u32, status: 0, ..Default::default() },
+                &msg(SaslState::Success, None, vec![]),
+            ])[4..]
+                .to_vec(),
+            "SASL SUCCESS where WRAP was expected",
+        ),
+    ];
+    for qop in [Qop::Integrity, Qop::Privacy] {
+        for (frame, what) in &clear {
+            let (mut ch, _) = channel(qop, 1 | 2 | 4);
+            let e = ch.receive(frame.clone()).expect_err("refused");
+            assert!(matches!(e, SaslError::NotWrapped(_, q) if q == qop), "{qop}: {e:?}");
+            let text = e.to_string();
+            assert!(text.starts_with("Server sent non-wrapped response"), "Hadoop's words: {text}");
+            assert!(text.contains(what) && text.contains(&format!("with {qop} every answer")), "{text}");
+            assert_eq!(ch.next_frame(1024).unwrap(), None, "{qop}: nothing of it reaches the caller");
+        }
+    }
+    let (mut ch, _) = channel(Qop::Integrity, 2);
     assert!(ch.receive(wrap_unit(b"xx", b'?')).is_err(), "a token that does not unwrap");
+}
+
+#[test]
+fn under_authentication_frames_are_taken_as_they_are() {
+    let (mut ch, _) = channel(Qop::Authentication, 1);
+    let fatal = clear_answer(-1, RpcStatus::Fatal);
+    ch.receive(fatal.clone()).expect("no layer: nothing is wrapped");
+    assert_eq!(ch.next_frame(1024).unwrap(), Some(fatal));
 }

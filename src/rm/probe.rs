@@ -1,7 +1,8 @@
 //! One IPC probe of one RM (`getServiceStatus`, then `monitorHealth`, within one deadline) and
 //! the mapping of what happened onto the core's [`ProbeOutcome`]: connection refused is *dead*,
-//! no answer is *slow*, `HealthCheckFailedException` is *unhealthy*, anything else is an RM that
-//! answers in a way rmfc cannot use.
+//! no answer is *slow*, `HealthCheckFailedException` is *unhealthy*, a failed Kerberos
+//! authentication is its own outcome (the core tolerates it like a timeout), anything else is an
+//! RM that answers in a way rmfc cannot use.
 //!
 //! Owns: that mapping (pure, tested here) and the probe connection's use. Must not: judge how
 //! many misses make an RM hung (the core's health tracker does).
@@ -20,6 +21,9 @@ pub(super) fn outcome_of_error(state: Option<HaState>, e: HaError) -> ProbeOutco
         HaError::ProcessGone { .. } => ProbeOutcome::Refused,
         HaError::Timeout { .. } => ProbeOutcome::TimedOut,
         HaError::HealthCheckFailed { message, .. } => ProbeOutcome::Unhealthy { state, message },
+        e @ (HaError::AuthFailed { .. } | HaError::AuthTimeout { .. }) => {
+            ProbeOutcome::AuthFailed { reason: e.to_string() }
+        }
         other => ProbeOutcome::Failed { reason: other.to_string() },
     }
 }
@@ -66,15 +70,24 @@ pub(super) async fn ipc(client: &Mutex<HaClient>, deadline: Instant) -> ProbeOut
     }
 }
 
-/// `getServiceStatus`, tried a second time on a fresh connection when the reused one turned out
-/// to be broken: after the RM restarted or was killed, the kept connection fails with a reset
-/// or EOF, and only a new connection tells *refused* (dead) from *restarted* (fine). The call
-/// only reads, so repeating it is harmless.
+/// Whether a failed `getServiceStatus` is worth a second try on a fresh connection (the failed
+/// one is closed by then): after the RM restarted or was killed, the kept connection fails with
+/// a reset or EOF, and only a new connection tells *refused* (dead) from *restarted* (fine); and
+/// one Kerberos exchange may fail for a passing reason (a KDC fail-over, a renewal racing the
+/// exchange) that the next one does not meet.
+fn worth_a_fresh_connection(e: &HaError) -> bool {
+    matches!(e, HaError::Unreachable { .. } | HaError::AuthFailed { .. })
+}
+
+/// `getServiceStatus`, tried a second time on a fresh connection when
+/// [`worth_a_fresh_connection`], within the same deadline. The call only reads, so repeating it
+/// is harmless.
 async fn status(client: &mut HaClient, left: Duration, deadline: Instant) -> Result<HaStatus, HaError> {
     match client.get_service_status(left).await {
-        Err(HaError::Unreachable { .. }) if remaining(deadline).is_some() => {
-            client.get_service_status(remaining(deadline).unwrap_or_default()).await
-        }
+        Err(e) if worth_a_fresh_connection(&e) => match remaining(deadline) {
+            Some(left) => client.get_service_status(left).await,
+            None => Err(e),
+        },
         r => r,
     }
 }
@@ -128,6 +141,52 @@ mod tests {
     }
 
     #[test]
+    fn a_kerberos_failure_is_its_own_outcome_with_the_reason() {
+        let e = HaError::AuthFailed {
+            addr: addr(),
+            reason: "Kerberos: Cannot contact any KDC for realm 'RMFC.TEST' (as rmfc/h@RMFC.TEST)".into(),
+        };
+        let ProbeOutcome::AuthFailed { reason } = outcome_of_error(Some(HaState::Active), e) else {
+            panic!("not AuthFailed")
+        };
+        assert!(reason.contains("rm1:8033") && reason.contains("Cannot contact any KDC"), "{reason}");
+    }
+
+    #[test]
+    fn a_timeout_while_authenticating_is_a_kerberos_failure_not_a_hung_rm() {
+        let e = HaError::AuthTimeout { addr: addr(), after: Duration::from_secs(3) };
+        let ProbeOutcome::AuthFailed { reason } = outcome_of_error(None, e) else { panic!("not AuthFailed") };
+        assert!(reason.contains("timed out authenticating (KDC or RM)"), "{reason}");
+    }
+
+    #[test]
+    fn broken_connections_and_kerberos_failures_get_one_fresh_connection() {
+        let retried = [
+            HaError::Unreachable { addr: addr(), reason: "connection reset by peer".into() },
+            HaError::AuthFailed { addr: addr(), reason: "the server refused: GSS initiate failed".into() },
+        ];
+        for e in retried {
+            assert!(worth_a_fresh_connection(&e), "{e}");
+        }
+        let final_answers = [
+            HaError::ProcessGone { addr: addr() },
+            HaError::Timeout { addr: addr(), phase: CallPhase::Call, after: Duration::from_secs(1) },
+            // The deadline is spent: nothing left for a second exchange.
+            HaError::AuthTimeout { addr: addr(), after: Duration::from_secs(1) },
+            HaError::HealthCheckFailed { addr: addr(), message: "x".into() },
+            HaError::AccessDenied { addr: addr(), message: "x".into(), hint: None },
+            HaError::KerberosRequired {
+                addr: addr(),
+                message: "x".into(),
+                names: crate::hadoop_ipc::error::SettingNames::ConfigKeys,
+            },
+        ];
+        for e in final_answers {
+            assert!(!worth_a_fresh_connection(&e), "{e}");
+        }
+    }
+
+    #[test]
     fn a_health_failure_before_the_status_answered_has_no_state() {
         let e = HaError::HealthCheckFailed { addr: addr(), message: "x".into() };
         assert_eq!(outcome_of_error(None, e), ProbeOutcome::Unhealthy { state: None, message: "x".into() });
@@ -147,6 +206,7 @@ mod tests {
         for ipc in [
             ProbeOutcome::Refused,
             ProbeOutcome::TimedOut,
+            ProbeOutcome::AuthFailed { reason: "x".into() },
             ProbeOutcome::Failed { reason: "x".into() },
             ProbeOutcome::Unhealthy { state: Some(HaState::Active), message: "ipc".into() },
         ] {
