@@ -46,7 +46,8 @@ impl Adapters {
             | Action::PublishHealth { .. } => self.zk.execute(action),
             Action::Probe { .. } | Action::Transition { .. } => self.rm.execute(action),
             Action::Fence { .. } | Action::VerifyStoreFence { .. } => self.fence.execute(action),
-            // TODO(failsafe adapter): peers' admin APIs.
+            // The failsafe is not configurable yet (core_config sets `failsafe: None`), so the core
+            // never asks for these; the peer adapter and `POST /v1/failsafe/ack` come with it.
             Action::RequestFailsafeAck { .. } | Action::AnswerFailsafeAck { .. } => {}
             Action::Announce(Announcement { kind, epoch, reason }) => {
                 tracing::info!(cluster, rm = rm_id, epoch, kind = ?kind, "{reason}");
